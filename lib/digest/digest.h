@@ -1,0 +1,72 @@
+#pragma once
+// Content digests (image-spec descriptor.md#digests): "algorithm:encoded".
+// Parsing is strict: sha256 (64 lower-case hex) and sha512 (128 lower-case hex)
+// are accepted; any other algorithm is kUnsupported, any malformed text
+// kInvalidArgument.
+
+#include <compare>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "util/result.h"
+
+namespace hoist::digest {
+
+enum class Algorithm : uint8_t { kSha256, kSha512 };
+
+class Digest {
+ public:
+  Digest() = default;  // empty; valid() is false
+  Algorithm algorithm() const { return algo_; }
+  std::string_view algorithm_name() const;   // "sha256"
+  const std::string& hex() const { return hex_; }
+  std::string str() const;                    // "sha256:abc..."
+  std::string short_hex() const { return hex_.substr(0, 12); }
+  bool valid() const { return !hex_.empty(); }
+  auto operator<=>(const Digest&) const = default;
+
+  friend Result<Digest> parse(std::string_view text);
+  static Digest from_hex_unchecked(Algorithm a, std::string hex) {
+    Digest d;
+    d.algo_ = a;
+    d.hex_ = std::move(hex);
+    return d;
+  }
+
+ private:
+  Algorithm algo_ = Algorithm::kSha256;
+  std::string hex_;
+};
+
+Result<Digest> parse(std::string_view text);
+
+// Streaming hasher (OpenSSL EVP). Move-only.
+class Hasher {
+ public:
+  explicit Hasher(Algorithm a = Algorithm::kSha256);
+  ~Hasher();
+  Hasher(Hasher&&) noexcept;
+  Hasher& operator=(Hasher&&) noexcept;
+  void update(std::span<const std::byte> data);
+  void update(std::string_view data);
+  // Finishes and returns the digest; the hasher must not be used afterwards
+  // except through reset().
+  Digest finish();
+  void reset();
+  Algorithm algorithm() const { return algo_; }
+
+ private:
+  Algorithm algo_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+Digest sha256_of(std::string_view data);
+Digest of(Algorithm a, std::string_view data);
+
+// kDigestMismatch naming both digests when `actual != expected`.
+Result<> verify(const Digest& expected, const Digest& actual);
+
+}  // namespace hoist::digest
