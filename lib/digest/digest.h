@@ -5,6 +5,8 @@
 // kInvalidArgument.
 
 #include <compare>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,6 +17,12 @@
 namespace hoist::digest {
 
 enum class Algorithm : uint8_t { kSha256, kSha512 };
+
+std::string_view algorithm_name(Algorithm a);   // "sha256", "sha512"
+size_t hex_length(Algorithm a);                 // 64, 128
+// "sha256" / "sha512"; any other well-formed algorithm is kUnsupported, anything
+// else kInvalidArgument.
+Result<Algorithm> parse_algorithm(std::string_view name);
 
 class Digest {
  public:
@@ -42,13 +50,16 @@ class Digest {
 
 Result<Digest> parse(std::string_view text);
 
-// Streaming hasher (OpenSSL EVP). Move-only.
+// Streaming hasher (OpenSSL EVP; SHA-NI/AVX2 where the CPU has them). Move-only;
+// clone() copies the running state (e.g. to resume a download). A moved-from
+// Hasher may only be destroyed or assigned to. Thread-compatible.
 class Hasher {
  public:
   explicit Hasher(Algorithm a = Algorithm::kSha256);
   ~Hasher();
   Hasher(Hasher&&) noexcept;
   Hasher& operator=(Hasher&&) noexcept;
+  Hasher clone() const;
   void update(std::span<const std::byte> data);
   void update(std::string_view data);
   // Finishes and returns the digest; the hasher must not be used afterwards
@@ -70,3 +81,11 @@ Digest of(Algorithm a, std::string_view data);
 Result<> verify(const Digest& expected, const Digest& actual);
 
 }  // namespace hoist::digest
+
+// Digests key std::unordered_map / std::unordered_set.
+template <>
+struct std::hash<hoist::digest::Digest> {
+  size_t operator()(const hoist::digest::Digest& d) const noexcept {
+    return std::hash<std::string>{}(d.hex()) ^ static_cast<size_t>(d.algorithm());
+  }
+};

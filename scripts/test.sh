@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the Debian packages, builds, runs every unit and
+# integration test, then builds again with ASan+UBSan and runs the suite there too.
+#   bash scripts/test.sh            everything (what CI runs)
+#   HOIST_TEST_FAST=1 bash scripts/test.sh   skip the sanitizer pass
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+
+if [ -z "${HOIST_TEST_FAST:-}" ]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON >/dev/null
+  ninja -C build-asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
+fi
