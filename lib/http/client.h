@@ -96,7 +96,8 @@ class Client {
   // Performs `req`, following redirects unless told not to. A 2xx body goes to
   // body_sink as it arrives (discarded when null); any other status's body is
   // kept in Response::error_body. Any HTTP status is a successful Result:
-  // use status_error() to turn a non-2xx Response into an Error.
+  // use status_error() to turn a non-2xx Response into an Error. For small
+  // bodies pass an io::StringWriter (io/memory.h) and a max_body.
   // Errors: kUnavailable (cannot connect or resolve, timeout, stall, connection
   // dropped mid-body; retryable), kInvalidArgument (bad URL, too many
   // redirects, a 2xx body longer than max_body, a 206 at the wrong offset),
@@ -120,20 +121,5 @@ class Client {
 Error status_error(const Response& resp);
 Errc errc_for_status(int status);
 std::string_view reason_phrase(int status);  // standard phrase, "" when unknown
-
-// An io::Writer that appends to a string, for small bodies (tokens, manifests);
-// pair it with perform()'s max_body.
-class StringSink final : public io::Writer {
- public:
-  Result<> write(std::span<const std::byte> data) override {
-    out_.append(reinterpret_cast<const char*>(data.data()), data.size());
-    return {};
-  }
-  std::string& str() { return out_; }
-  std::string take() { return std::move(out_); }
-
- private:
-  std::string out_;
-};
 
 }  // namespace hoist::http

@@ -12,10 +12,10 @@ Result<ref::Platform> platform_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return fail(Errc::kInvalidArgument, "'platform' must be an object");
   ref::Platform p;
   constexpr std::string_view ctx = "'platform'";
-  p.architecture = *HOIST_TRY_CTX(get_string(j, "architecture", true), ctx);
-  p.os = *HOIST_TRY_CTX(get_string(j, "os", true), ctx);
-  p.os_version = HOIST_TRY_CTX(get_string(j, "os.version"), ctx).value_or("");
-  p.variant = HOIST_TRY_CTX(get_string(j, "variant"), ctx).value_or("");
+  p.architecture = HOIST_TRY_CTX(get_string(j, "architecture", true), ctx);
+  p.os = HOIST_TRY_CTX(get_string(j, "os", true), ctx);
+  p.os_version = HOIST_TRY_CTX(get_string(j, "os.version"), ctx);
+  p.variant = HOIST_TRY_CTX(get_string(j, "variant"), ctx);
   p.os_features =
       HOIST_TRY_CTX(detail::get_string_array(j, "os.features"), ctx).value_or(std::vector<std::string>{});
   return p;
@@ -34,15 +34,15 @@ nlohmann::ordered_json to_json(const ref::Platform& p) {
 Result<Descriptor> descriptor_from_json(const nlohmann::json& j) {
   if (!j.is_object()) return fail(Errc::kInvalidArgument, "descriptor must be an object");
   Descriptor d;
-  d.media_type = *HOIST_TRY(get_string(j, "mediaType", true));
+  d.media_type = HOIST_TRY(get_string(j, "mediaType", true));
   if (d.media_type.empty()) return fail(Errc::kInvalidArgument, "'mediaType' is empty");
-  std::string digest_text = *HOIST_TRY(get_string(j, "digest", true));
+  std::string digest_text = HOIST_TRY(get_string(j, "digest", true));
   d.digest = HOIST_TRY_CTX(digest::parse(digest_text), "'digest'");
   d.size = *HOIST_TRY(detail::get_u64(j, "size", true));
   d.urls = HOIST_TRY(detail::get_string_array(j, "urls")).value_or(std::vector<std::string>{});
   d.annotations = HOIST_TRY(detail::get_string_map(j, "annotations"));
   if (const nlohmann::json* p = detail::field(j, "platform")) d.platform = HOIST_TRY(platform_from_json(*p));
-  d.artifact_type = HOIST_TRY(get_string(j, "artifactType")).value_or("");
+  d.artifact_type = HOIST_TRY(get_string(j, "artifactType"));
   // `data` (embedded content) is not kept, but a malformed one is still refused.
   HOIST_CHECK(get_string(j, "data"));
   return d;

@@ -24,14 +24,14 @@ const nlohmann::json* field(const nlohmann::json& obj, std::string_view key) {
   return &*it;
 }
 
-Result<std::optional<std::string>> get_string(const nlohmann::json& obj, std::string_view key, bool required) {
+Result<std::string> get_string(const nlohmann::json& obj, std::string_view key, bool required) {
   const nlohmann::json* v = field(obj, key);
   if (!v) {
     if (required) return missing(key);
-    return std::optional<std::string>();
+    return std::string();
   }
   if (!v->is_string()) return wrong_type(key, "a string");
-  return std::optional<std::string>(v->get_ref<const std::string&>());
+  return v->get_ref<const std::string&>();
 }
 
 Result<std::optional<uint64_t>> get_u64(const nlohmann::json& obj, std::string_view key, bool required) {

@@ -20,8 +20,9 @@ namespace hoist::image::detail {
 // The field's value, or nullptr when absent or null. `obj` must be an object.
 const nlohmann::json* field(const nlohmann::json& obj, std::string_view key);
 
-Result<std::optional<std::string>> get_string(const nlohmann::json& obj, std::string_view key,
-                                              bool required = false);
+// "" when absent and not required. (A Result<optional<string>> would trip GCC 12's
+// -Wmaybe-uninitialized false positive, hence the empty-string convention.)
+Result<std::string> get_string(const nlohmann::json& obj, std::string_view key, bool required = false);
 Result<std::optional<uint64_t>> get_u64(const nlohmann::json& obj, std::string_view key,
                                         bool required = false);
 Result<std::optional<bool>> get_bool(const nlohmann::json& obj, std::string_view key);

@@ -3,6 +3,16 @@
 // Reader or Writer so each byte is touched once (STYLE.md 3.4).
 // Push (Writer) where the C library pushes (curl WRITEFUNCTION, archive_write_open);
 // pull (Reader) where it pulls (archive_read_open, curl READFUNCTION).
+//
+// Conventions every filter in lib/io follows:
+// - A filter holds its Reader/Writer by reference and does not own it; the
+//   caller keeps it alive for the filter's lifetime.
+// - A filter Writer's close() finishes its own output (trailer, verification)
+//   and then closes the Writer below it, so closing the top of a chain finishes
+//   the whole chain. close() is idempotent: calling it again returns the first
+//   result without doing the work twice.
+// - After a filter reports an error it is broken: later calls fail again.
+// - Streams are thread-compatible (one thread at a time), never thread-safe.
 
 #include <cstddef>
 #include <span>

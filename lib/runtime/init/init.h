@@ -1,0 +1,73 @@
+#pragma once
+// The container init: everything that runs in the child between clone and
+// execve (STYLE 3.7). The launcher prepares an InitConfig in full before clone;
+// run_init() only reads it: no allocation, no locks, no exceptions, errors go
+// to the parent as {step, errno, index} (protocol.h). Never returns.
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/init/protocol.h"
+#include "runtime/mounts.h"
+
+namespace hoist::runtime::init {
+
+struct NsJoin {
+  int fd;      // an open /proc/<pid>/ns/<x> or bundle-given path
+  int nstype;  // CLONE_NEWUSER, CLONE_NEWNS, ...
+};
+
+struct InitConfig {
+  int sync_fd = -1;         // the child's end of the socketpair
+  int parent_sync_fd = -1;  // the parent's end: closed first thing in the child
+  int fifo_fd = -1;         // O_PATH fd of exec.fifo (create); -1: wait for kGo
+
+  // Namespaces: joined in this order (user first), then unshare_flags.
+  std::vector<NsJoin> joins;
+  int unshare_flags = 0;
+
+  // Exec into a running container: no rootfs work, no hostname, no sysctl.
+  bool exec_mode = false;
+  bool in_user_ns = false;  // devices are bind-mounted, not made
+  bool pre_pivot_hooks = false;
+
+  // Rootfs (host path of the bundle's root, absolute).
+  std::string rootfs;
+  unsigned long root_propagation = 0;
+  std::vector<MountOp> ops;
+  std::vector<std::string> masked_paths, readonly_paths;
+  bool root_readonly = false;
+  bool set_hostname = false, set_domainname = false;
+  std::string hostname, domainname;
+  std::vector<std::pair<std::string, std::string>> sysctl;  // (/proc/sys/... path, value)
+
+  // Process.
+  bool terminal = false;
+  uint16_t rows = 0, cols = 0;
+  std::vector<std::pair<int, struct rlimit>> rlimits;
+  bool set_caps = false;
+  int cap_last = 40;
+  uint64_t cap_bounding = 0, cap_effective = 0, cap_permitted = 0, cap_inheritable = 0, cap_ambient = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool set_groups = true;
+  std::vector<gid_t> groups;
+  mode_t umask = 022;
+  bool no_new_privs = false;
+  std::vector<struct sock_filter> seccomp;  // empty: no filter
+  bool seccomp_early = false;               // load before dropping privileges (no NNP)
+  unsigned int seccomp_flags = 0;           // SECCOMP_FILTER_FLAG_*
+  std::string cwd = "/";
+  std::vector<std::string> exec_candidates;  // argv[0] resolved along the container's PATH
+  std::vector<char*> argv, envp;             // null-terminated, pointing into the launcher's strings
+};
+
+[[noreturn]] void run_init(const InitConfig& cfg);
+
+}  // namespace hoist::runtime::init

@@ -1,0 +1,43 @@
+#pragma once
+// Parsing transport names into Sources and Sinks: the one place where the
+// registry, the store and OCI layouts meet (containers/image alltransports).
+//
+//   docker://REF | REF     a registry (the only source hoist-pull takes)
+//   store                  the content store (--store / $HOIST_STORE / default)
+//   oci:DIR[:TAG]          an OCI image layout directory
+//   oci-archive:FILE|-     an OCI layout in a tar stream ('-': stdout)
+//   docker-archive:FILE    docker save's format
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/transport.h"
+
+namespace hoist::transport {
+
+struct RegistryOptions {
+  bool tls_verify = true;
+  std::string cert_dir;
+  std::vector<std::string> insecure;  // HOST[:PORT] reached over plain HTTP
+  std::vector<std::string> mirrors;   // "docker.io=http://127.0.0.1:5000"
+  std::optional<std::string> creds;   // "user:pass", for every registry
+  std::optional<std::string> authfile;
+  int attempts = 5;
+};
+
+// The HTTP client, credentials and per-registry clients shared by every
+// source of one run. Thread-safe.
+class Registries {
+ public:
+  virtual ~Registries() = default;
+};
+
+Result<std::unique_ptr<Registries>> open_registries(const RegistryOptions& options);
+// TEXT: a reference, optionally prefixed with docker://.
+Result<std::unique_ptr<Source>> open_registry_source(Registries& registries, std::string_view text);
+// TEXT as listed above; store_dir "" means the default store directory.
+Result<std::unique_ptr<Sink>> open_sink(std::string_view text, const std::string& store_dir);
+
+}  // namespace hoist::transport

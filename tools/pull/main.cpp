@@ -1,0 +1,108 @@
+// hoist-pull REF...: copy images from a registry into the store, an OCI layout
+// or an archive; prints one NAME@sha256:... line per image.
+
+#include <fmt/core.h>
+
+#include "cli/tool.h"
+#include "transport/copy.h"
+#include "transport/open.h"
+
+namespace {
+
+constexpr std::string_view kEpilog = R"(
+References:
+  busybox                         docker.io/library/busybox:latest
+  127.0.0.1:5000/team/app:1.2     a tag on a local registry (plain HTTP on loopback)
+  quay.io/org/app@sha256:...      a digest; NAME:TAG@sha256:... is fine too
+  -                               read references from stdin, one a line
+
+Outputs (--output):
+  store                 the content store (default; the reference is recorded)
+  oci:DIR[:TAG]         an OCI image layout directory
+  oci-archive:FILE      an OCI layout as a tar file ('-' for stdout)
+  docker-archive:FILE   what 'docker save' writes, loadable by 'docker load'
+
+Credentials come from --creds, $REGISTRY_AUTH_FILE, ~/.docker/config.json
+(auths, credHelpers, credsStore) or $XDG_RUNTIME_DIR/containers/auth.json.
+
+Examples:
+  hoist-pull busybox
+  hoist-pull --platform linux/arm64 127.0.0.1:5000/app:1
+  hoist-pull --output oci-archive:- alpine:3.19 | ssh far hoist-push oci-archive:- reg.local/alpine:3.19
+  hoist-pull 127.0.0.1:5000/app:1 | hoist-unpack - ./bundle
+  hoist-pull --mirror docker.io=http://127.0.0.1:5000 busybox
+
+stdout carries one NAME@sha256:... line per image (or a JSON object with --json);
+progress and errors go to stderr. Exit status: 0 ok, 1 failed, 2 usage, 130 interrupted.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options opts("hoist-pull", "Copy images from a registry into the store, an OCI layout or an archive");
+  opts.custom_help("[OPTIONS] REF...");
+  opts.positional_help("REF...");
+  opts.add_options()
+      ("o,output", "store | oci:DIR[:TAG] | oci-archive:FILE|- | docker-archive:FILE",
+       cxxopts::value<std::string>()->default_value("store"))
+      ("platform", "os/arch[/variant] to pick from a multi-platform index (default: this host)",
+       cxxopts::value<std::string>())
+      ("all-platforms", "keep the whole index and every platform's image")
+      ("creds", "USER:PASSWORD for the registry", cxxopts::value<std::string>())
+      ("authfile", "credentials file in docker config.json form", cxxopts::value<std::string>())
+      ("tls-verify", "verify the registry's TLS certificate (--tls-verify=false to skip)",
+       cxxopts::value<bool>()->default_value("true")->implicit_value("true"))
+      ("cert-dir", "directory with CA (*.crt) and client (*.cert, *.key) certificates", cxxopts::value<std::string>())
+      ("insecure-registry", "use plain HTTP for HOST[:PORT] (repeatable; loopback always is)",
+       cxxopts::value<std::vector<std::string>>())
+      ("mirror", "REGISTRY=URL: try URL before REGISTRY (repeatable)", cxxopts::value<std::vector<std::string>>())
+      ("retries", "attempts per request before giving up", cxxopts::value<int>()->default_value("5"))
+      ("refs", "references", cxxopts::value<std::vector<std::string>>());
+  opts.parse_positional({"refs"});
+
+  return hoist::cli::run(argc, argv, opts, [](hoist::cli::Context& ctx, const cxxopts::ParseResult& args)
+                                               -> hoist::Result<int> {
+    std::vector<std::string> given;
+    if (args.count("refs")) given = args["refs"].as<std::vector<std::string>>();
+    auto refs = HOIST_TRY(ctx.image_args(given));
+
+    hoist::transport::RegistryOptions ropts;
+    ropts.tls_verify = args["tls-verify"].as<bool>();
+    if (args.count("cert-dir")) ropts.cert_dir = args["cert-dir"].as<std::string>();
+    if (args.count("insecure-registry")) ropts.insecure = args["insecure-registry"].as<std::vector<std::string>>();
+    if (args.count("mirror")) ropts.mirrors = args["mirror"].as<std::vector<std::string>>();
+    if (args.count("creds")) ropts.creds = args["creds"].as<std::string>();
+    if (args.count("authfile")) ropts.authfile = args["authfile"].as<std::string>();
+    ropts.attempts = std::max(1, args["retries"].as<int>());
+
+    hoist::transport::CopyOptions copts;
+    copts.jobs = ctx.jobs();
+    copts.all_platforms = args.count("all-platforms") > 0;
+    copts.stop = ctx.stop_token();
+    if (args.count("platform")) {
+      if (copts.all_platforms) return hoist::fail(hoist::Errc::kUsage, "--platform and --all-platforms conflict");
+      copts.platform = HOIST_TRY(hoist::ref::parse_platform(args["platform"].as<std::string>()));
+    }
+
+    std::string output = args["output"].as<std::string>();
+    auto registries = HOIST_TRY(hoist::transport::open_registries(ropts));
+    auto sink = HOIST_TRY(hoist::transport::open_sink(output, ctx.store_dir()));
+    for (const auto& text : refs) {
+      auto src = HOIST_TRY(hoist::transport::open_registry_source(*registries, text));
+      auto res = HOIST_TRY(hoist::transport::copy(*src, *sink, copts, ctx.progress()));
+      if (sink->writes_stdout()) {
+        ctx.say(res.pinned());
+      } else if (ctx.json()) {
+        nlohmann::json j = {{"reference", res.pinned()}, {"name", res.name}, {"digest", res.root.digest.str()},
+                            {"mediaType", res.root.media_type}, {"size", res.root.size}, {"output", output},
+                            {"blobsFetched", res.blobs_fetched}, {"blobsSkipped", res.blobs_skipped},
+                            {"bytesFetched", res.bytes_fetched}};
+        if (res.platform) j["platform"] = res.platform->str();
+        ctx.print_json(j);
+      } else {
+        ctx.print_line(res.pinned());
+      }
+    }
+    HOIST_CHECK(sink->finish());
+    return hoist::cli::kExitOk;
+  }, kEpilog);
+}
