@@ -40,10 +40,12 @@ Result<std::optional<uint64_t>> get_u64(const nlohmann::json& obj, std::string_v
     if (required) return missing(key);
     return std::optional<uint64_t>();
   }
-  // nlohmann reads -1 as number_integer and 1.5, 1e3 and anything past uint64 as
-  // number_float: only number_unsigned is a JSON integer >= 0. The spec's sizes are
-  // int64, so the top half of uint64 is refused too.
-  if (!v->is_number_unsigned()) return wrong_type(key, "a non-negative integer");
+  // The parser reads 7 as number_unsigned, -1 as number_integer, and 1.5, 1e3 and
+  // anything past uint64 as number_float (refused: JSON writers never emit sizes so).
+  // A json built in memory from an int is number_integer: accept it when >= 0. The
+  // spec's sizes are int64, so the top half of uint64 is refused too.
+  if (!v->is_number_integer()) return wrong_type(key, "a non-negative integer");
+  if (!v->is_number_unsigned() && v->get<int64_t>() < 0) return wrong_type(key, "a non-negative integer");
   uint64_t n = v->get<uint64_t>();
   if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
     return fail(Errc::kInvalidArgument, fmt::format("'{}' is too large", key));

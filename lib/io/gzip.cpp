@@ -19,7 +19,9 @@ constexpr size_t kInBufSize = 256 * 1024;
 constexpr size_t kOutBufSize = 256 * 1024;
 // igzip's output depends on how its input is split between calls, so the
 // writer feeds it segments of exactly this size (see GzipWriter::write).
-constexpr size_t kIsalSegment = 128 * 1024;
+// Changing it changes the compressed bytes, hence layer digests and build
+// cache hits. 1 MiB measured ~15% faster than 128 KiB at level 1.
+constexpr size_t kIsalSegment = 1024 * 1024;
 // avail_in/avail_out are uint32_t in both libraries.
 constexpr size_t kMaxChunk = size_t{1} << 30;
 
@@ -44,14 +46,130 @@ std::string_view inflate_error(int ret) {
 
 // ---- GzipReader -------------------------------------------------------------
 
+namespace {
+
+// RFC 1952 member header, parsed here rather than by igzip: ISA-L 2.30's own
+// header parser (crc_flag ISAL_GZIP) decodes garbage when a header carrying
+// FEXTRA/FCOMMENT/FHCRC is split between two input buffers, which happens for
+// any later member that straddles a buffer boundary. This parser takes the
+// bytes in any pieces; igzip then inflates raw deflate and checks the trailer.
+class HeaderParser {
+ public:
+  // Consumes header bytes from [*p, *p + *n). Returns true once the header is
+  // complete, false if it needs more input.
+  Result<bool> feed(const uint8_t** p, uint32_t* n) {
+    while (*n > 0 && step_ != kDone) {
+      const uint8_t* b = *p;
+      uint32_t take = 1;
+      Step at = step_;
+      switch (at) {
+        case kId1:
+          if (b[0] != 0x1f) return bad_magic();
+          step_ = kId2;
+          break;
+        case kId2:
+          if (b[0] != 0x8b) return bad_magic();
+          step_ = kMethod;
+          break;
+        case kMethod:
+          if (b[0] != 8) return fail(corrupt("unsupported compression method"));
+          step_ = kFlags;
+          break;
+        case kFlags:
+          flags_ = b[0];
+          if ((flags_ & 0xe0) != 0) return fail(corrupt("reserved header flags set"));
+          step_ = kFixed;
+          left_ = 6;  // MTIME(4) XFL OS
+          break;
+        case kFixed:
+          take = std::min(*n, left_);
+          left_ -= take;
+          if (left_ == 0) next_after(kFixed);
+          break;
+        case kXlen:
+          xlen_ |= uint32_t{b[0]} << (8 * (2 - left_));
+          if (--left_ == 0) {
+            left_ = xlen_;
+            step_ = kExtra;
+            if (left_ == 0) next_after(kExtra);
+          }
+          break;
+        case kExtra:
+          take = std::min(*n, left_);
+          left_ -= take;
+          if (left_ == 0) next_after(kExtra);
+          break;
+        case kName:
+        case kComment: {
+          const void* nul = std::memchr(b, 0, *n);
+          take = nul ? static_cast<uint32_t>(static_cast<const uint8_t*>(nul) - b) + 1 : *n;
+          if (nul) next_after(step_);
+          break;
+        }
+        case kHcrc:
+          hcrc_ |= uint32_t{b[0]} << (8 * (2 - left_));
+          if (--left_ == 0) {
+            if (hcrc_ != (crc_ & 0xffff)) return fail(corrupt("incorrect header checksum"));
+            step_ = kDone;
+          }
+          break;
+        case kDone: break;
+      }
+      // The header CRC covers every header byte before the CRC itself.
+      if (at != kHcrc) crc_ = static_cast<uint32_t>(crc32(crc_, b, take));
+      *p += take;
+      *n -= take;
+      started_ = true;
+    }
+    return step_ == kDone;
+  }
+
+  bool started() const { return started_; }
+
+ private:
+  enum Step : uint8_t { kId1, kId2, kMethod, kFlags, kFixed, kXlen, kExtra, kName, kComment, kHcrc, kDone };
+  static constexpr uint8_t kFhcrc = 0x02, kFextra = 0x04, kFname = 0x08, kFcomment = 0x10;
+
+  std::unexpected<Error> bad_magic() const { return fail(corrupt("invalid gzip header")); }
+
+  // Moves past `done` to the next field the flags ask for (RFC 1952 order).
+  void next_after(Step done) {
+    if (done < kXlen && (flags_ & kFextra)) {
+      step_ = kXlen;
+      left_ = 2;
+    } else if (done < kName && (flags_ & kFname)) {
+      step_ = kName;
+    } else if (done < kComment && (flags_ & kFcomment)) {
+      step_ = kComment;
+    } else if (done < kHcrc && (flags_ & kFhcrc)) {
+      step_ = kHcrc;
+      left_ = 2;
+    } else {
+      step_ = kDone;
+    }
+  }
+
+  Step step_ = kId1;
+  uint8_t flags_ = 0;
+  uint32_t left_ = 0;
+  uint32_t xlen_ = 0;
+  uint32_t hcrc_ = 0;
+  uint32_t crc_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace
+
 struct GzipReader::State {
+  enum class Phase : uint8_t { kHeader, kBody, kBetween };
   inflate_state inflate;  // ~100 KiB of tables and history: keep it off the stack
   std::unique_ptr<std::byte[]> in_buf = std::make_unique_for_overwrite<std::byte[]>(kInBufSize);
+  HeaderParser header;
+  Phase phase = Phase::kHeader;
 };
 
 GzipReader::GzipReader(Reader& compressed) : in_(compressed), st_(std::make_unique<State>()) {
   isal_inflate_init(&st_->inflate);
-  st_->inflate.crc_flag = ISAL_GZIP;  // parse the header, verify CRC-32 and ISIZE
 }
 
 GzipReader::~GzipReader() = default;
@@ -67,54 +185,66 @@ Result<> GzipReader::fill() {
 }
 
 Result<size_t> GzipReader::read(std::span<std::byte> buf) {
+  using Phase = State::Phase;
   if (error_.failed()) return error_.get();
   if (done_ || buf.empty()) return 0;
   inflate_state& s = st_->inflate;
   if (members_ == 0) members_ = 1;
   while (true) {
-    if (member_done_) {
+    if (s.avail_in == 0 && !eof_) HOIST_CHECK(fill());
+    if (st_->phase == Phase::kBetween) {
       // A member ended. Either the input ends here too, or another member
       // starts; anything else is garbage (gzip -d warns, Go's reader fails).
-      if (s.avail_in == 0 && !eof_) HOIST_CHECK(fill());
       if (s.avail_in == 0) {
         done_ = true;
         return 0;
       }
-      if (s.next_in[0] != 0x1f || (s.avail_in > 1 && s.next_in[1] != 0x8b)) {
-        return error_.set(Error(Errc::kInvalidArgument, "trailing garbage after gzip stream"));
+      st_->header = HeaderParser();
+      st_->phase = Phase::kHeader;
+      ++members_;
+    }
+    if (st_->phase == Phase::kHeader) {
+      if (s.avail_in == 0) return error_.set(Error(Errc::kInvalidArgument, "unexpected end of gzip stream"));
+      const uint8_t* p = s.next_in;
+      uint32_t n = s.avail_in;
+      bool was_started = st_->header.started();
+      auto complete = st_->header.feed(&p, &n);
+      if (!complete) {
+        if (members_ > 1 && !was_started && n == s.avail_in) {
+          return error_.set(Error(Errc::kInvalidArgument, "trailing garbage after gzip stream"));
+        }
+        return error_.set(std::move(complete).error());
       }
-      // isal_inflate_reset keeps next_in/avail_in and crc_flag; at
-      // ISAL_BLOCK_FINISH igzip has handed back every whole byte it had
-      // buffered past the trailer, so the next member starts at next_in.
+      s.next_in = const_cast<uint8_t*>(p);
+      s.avail_in = n;
+      if (!*complete) continue;
+      // isal_inflate_reset keeps next_in/avail_in; raw deflate follows, then
+      // the 8-byte trailer that ISAL_GZIP_NO_HDR_VER checks (CRC-32, ISIZE).
       uint8_t* next_in = s.next_in;
       uint32_t avail_in = s.avail_in;
       isal_inflate_reset(&s);
       s.next_in = next_in;
       s.avail_in = avail_in;
-      s.crc_flag = ISAL_GZIP;
-      member_done_ = false;
-      ++members_;
+      s.crc_flag = ISAL_GZIP_NO_HDR_VER;
+      st_->phase = Phase::kBody;
+      continue;
     }
-    if (s.avail_in == 0 && !eof_) HOIST_CHECK(fill());
     size_t want = std::min(buf.size(), kMaxChunk);
     s.next_out = reinterpret_cast<uint8_t*>(buf.data());
     s.avail_out = static_cast<uint32_t>(want);
     uint32_t avail_in_before = s.avail_in;
     int ret = isal_inflate(&s);
-    if (ret < 0) {
-      if (ret == ISAL_INVALID_WRAPPER && members_ > 1) {
-        return error_.set(Error(Errc::kInvalidArgument, "trailing garbage after gzip stream"));
-      }
-      return error_.set(corrupt(inflate_error(ret)));
-    }
+    if (ret < 0) return error_.set(corrupt(inflate_error(ret)));
     size_t produced = want - s.avail_out;
-    if (s.block_state == ISAL_BLOCK_FINISH) member_done_ = true;
+    // At ISAL_BLOCK_FINISH igzip has handed back every whole byte it had
+    // buffered past the trailer, so the next member starts at next_in.
+    if (s.block_state == ISAL_BLOCK_FINISH) st_->phase = Phase::kBetween;
     if (produced > 0) return produced;
-    if (member_done_) continue;
+    if (st_->phase == Phase::kBetween) continue;
     if (s.avail_in == 0 && eof_) {
       return error_.set(Error(Errc::kInvalidArgument, "unexpected end of gzip stream"));
     }
-    // igzip parks partial headers and bit-buffers internally, so with room for
+    // igzip parks partial blocks and bit-buffers internally, so with room for
     // output it always consumes input; guard the loop against a library that
     // does neither.
     if (s.avail_in != 0 && s.avail_in == avail_in_before) {

@@ -38,7 +38,6 @@ class GzipReader : public Reader {
   uint64_t compressed_count_ = 0;
   unsigned members_ = 0;
   bool eof_ = false;
-  bool member_done_ = false;
   bool done_ = false;
   detail::StickyError error_;
 };
@@ -49,9 +48,12 @@ class GzipReader : public Reader {
 //   4..9   zlib levels 4..9: 7-50 MB/s
 //   kDefaultLevel = 2 (igzip level 2): the best ratio among the fast levels on
 //   layer-like data; use 6..9 when size matters more than time, or zstd.
-// The header is fixed (no name, mtime 0), so equal input, level and library
-// versions give equal bytes. An invalid level fails the first write()/close()
-// with kInvalidArgument. close() writes the trailer, then closes `next`.
+// Output is reproducible: the header is fixed (no name, mtime 0, OS 255) and
+// equal content at one level gives equal bytes however it is split into
+// write() calls (igzip is fed fixed-size segments), for one build of zlib and
+// ISA-L. igzip's bytes are reported to differ on CPUs without SSE4.2.
+// An invalid level fails the first write()/close() with kInvalidArgument.
+// close() writes the trailer, then closes `next`.
 class GzipWriter : public Writer {
  public:
   static constexpr int kDefaultLevel = 2;

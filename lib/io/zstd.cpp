@@ -44,9 +44,12 @@ Result<size_t> ZstdReader::read(std::span<std::byte> buf) {
       compressed_count_ += *n;
     }
     ZSTD_outBuffer out{buf.data(), buf.size(), 0};
+    size_t in_before = st.in.pos;
     size_t ret = ZSTD_decompressStream(st.dctx, &out, &st.in);
     if (ZSTD_isError(ret)) return error_.set(corrupt(ret));
-    last_hint_ = ret;
+    // A call that neither consumed nor produced anything (the empty read at
+    // EOF) answers "how much for the next frame?", not "is this one done?".
+    if (st.in.pos != in_before || out.pos > 0) last_hint_ = ret;
     if (out.pos > 0) return out.pos;
     if (st.in.pos == st.in.size && eof_) {
       // ret == 0: the last frame is complete and fully flushed. Empty input

@@ -21,6 +21,7 @@ enum class OpKind : uint8_t {
   kCgroup,   // the container's cgroup hierarchy at target (expanded by the launcher)
   kDevice,   // mknod target (bind-mount the host's node inside a user namespace)
   kSymlink,  // symlink link_target at target (replacing what is there)
+  kRemount,  // mount(NULL, target, NULL, MS_REMOUNT | flags): e.g. a tmpfs made read-only
 };
 
 struct MountOp {

@@ -247,7 +247,7 @@ LinuxConfig linux_from(const json& j, const std::string& w, std::vector<std::str
   if (auto v = member(j, w, "readonlyPaths")) l.readonly_paths = strings(*v, w + ".readonlyPaths");
   if (auto v = member(j, w, "mountLabel"); v && v->is_string() && !v->get<std::string>().empty())
     warnings.push_back("SELinux mount label ignored");
-  if (auto v = member(j, w, "intelRdt")) warnings.push_back("intelRdt ignored");
+  if (member(j, w, "intelRdt")) warnings.push_back("intelRdt ignored");
   return l;
 }
 

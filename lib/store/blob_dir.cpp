@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include <fmt/core.h>
 
+#include "store/lock.h"
 #include "sys/file.h"
 
 namespace hoist::store {
@@ -353,8 +353,7 @@ Result<std::unique_ptr<BlobWriter>> BlobDir::ingest(const digest::Digest& expect
   // that the path still names the inode we locked, and start over when it does not.
   for (int attempt = 0; attempt < 16; ++attempt) {
     sys::Fd fd = HOIST_TRY(sys::open_file(path, O_RDWR | O_CREAT, 0644));
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) < 0) {
-      if (errno == EINTR) continue;
+    if (flock_fd(fd.get(), LOCK_EX | LOCK_NB) < 0) {
       if (errno != EWOULDBLOCK) return fail(Error::from_errno(errno, fmt::format("cannot lock '{}'", path)));
       // Another writer is on this digest: write privately (see the header).
       for (int t = 0; t < 16; ++t) {

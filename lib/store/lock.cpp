@@ -1,7 +1,6 @@
 #include "store/lock.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +12,19 @@
 #include "util/log.h"
 #include "util/strings.h"
 
+// <sys/file.h>'s declaration; that header is shadowed by lib/sys/file.h.
+extern "C" int flock(int fd, int operation) noexcept;
+
 namespace hoist::store {
+
+int flock_fd(int fd, int op) {
+  int r;
+  do {
+    r = ::flock(fd, op);
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
 namespace {
 
 constexpr size_t kPidWidth = 11;  // "4194304   \n": pid_max is at most 2^22
@@ -51,8 +62,7 @@ Result<LockFile> LockFile::wait_for(sys::Fd fd, Mode mode, std::chrono::millisec
   auto sleep = std::chrono::milliseconds(1);
   bool told = false;
   for (;;) {
-    if (::flock(fd.get(), op) == 0) break;
-    if (errno == EINTR) continue;
+    if (flock_fd(fd.get(), op) == 0) break;
     if (errno != EWOULDBLOCK) return fail(Error::from_errno(errno, fmt::format("cannot lock {}", what)));
     if (std::chrono::steady_clock::now() >= deadline) {
       return fail(Errc::kUnavailable, fmt::format("{} is locked by pid {}", what, holder_pid(fd.get())));

@@ -53,7 +53,9 @@ int open_in_root_raw(int root_fd, const char* path, int flags, mode_t mode) {
   return openat2_raw(root_fd, rel[0] ? rel : ".", flags, mode, kInRoot);
 }
 
-int mkdir_all_in_root_raw(int root_fd, const char* path, mode_t mode) {
+namespace {
+
+int mkdir_all_depth(int root_fd, const char* path, mode_t mode, int depth) {
   char rel[PATH_MAX];
   if (!copy_relative(path, rel)) {
     errno = ENAMETOOLONG;
@@ -72,8 +74,47 @@ int mkdir_all_in_root_raw(int root_fd, const char* path, mode_t mode) {
     if (p[0] != '\0' && strcmp(p, ".") != 0) {
       int next = openat2_raw(root_fd, rel, O_PATH | O_DIRECTORY, 0, kInRoot);
       if (next < 0 && errno == ENOENT && strcmp(p, "..") != 0) {
-        if (::mkdirat(cur, p, mode) == 0 || errno == EEXIST)
+        if (::mkdirat(cur, p, mode) == 0) {
           next = openat2_raw(root_fd, rel, O_PATH | O_DIRECTORY, 0, kInRoot);
+        } else if (errno == EEXIST) {
+          // A dangling symlink: create its target, read as a path inside the
+          // root (relative to this directory, or to the root if absolute),
+          // followed by the rest of the path. Loops end at 40 links (ELOOP).
+          char target[PATH_MAX];
+          ssize_t n = ::readlinkat(cur, p, target, sizeof target - 1);
+          if (n < 0 || depth >= 40) {
+            if (n >= 0) errno = ELOOP;
+            int e = errno;
+            ::close(cur);
+            errno = e;
+            return -1;
+          }
+          target[n] = '\0';
+          char joined[PATH_MAX];
+          size_t len = 0;
+          auto append = [&](const char* s) {
+            size_t l = strlen(s);
+            if (len + l + 1 >= sizeof joined) return false;
+            memcpy(joined + len, s, l);
+            len += l;
+            joined[len] = '\0';
+            return true;
+          };
+          bool ok = true;
+          joined[0] = '\0';
+          if (target[0] != '/') {
+            *p = '\0';  // rel now holds the directory part, "a/b/" or ""
+            ok = append("/") && append(rel);
+          }
+          ok = ok && append("/") && append(target);
+          if (slash) ok = ok && append("/") && append(slash + 1);
+          ::close(cur);
+          if (!ok) {
+            errno = ENAMETOOLONG;
+            return -1;
+          }
+          return mkdir_all_depth(root_fd, joined, mode, depth + 1);
+        }
       }
       if (next < 0) {
         int e = errno;
@@ -89,6 +130,12 @@ int mkdir_all_in_root_raw(int root_fd, const char* path, mode_t mode) {
     p = slash + 1;
   }
   return cur;
+}
+
+}  // namespace
+
+int mkdir_all_in_root_raw(int root_fd, const char* path, mode_t mode) {
+  return mkdir_all_depth(root_fd, path, mode, 0);
 }
 
 int touch_in_root_raw(int root_fd, const char* path, mode_t mode) {

@@ -153,9 +153,12 @@ Result<CopyResult> copy(Source& src, Sink& dst, const CopyOptions& options, Prog
     uint64_t offset = w->offset();
     progress.started({id, plan.labels[i], d.size}, offset);
     ProgressWriter pw(*w, progress, id, offset, stop.get_token());
-    auto r = src.fetch_blob(d, offset, pw, [&](int attempt, const Error& cause, double delay) {
-      progress.retried(id, attempt, cause.message(), delay);
-    });
+    Result<> r;
+    if (offset < d.size || d.size == 0) {
+      r = src.fetch_blob(d, offset, pw, [&](int attempt, const Error& cause, double delay) {
+        progress.retried(id, attempt, cause.message(), delay);
+      });
+    }
     bytes += pw.done() - offset;
     if (!r) {
       // A body that cannot be right is dropped; anything else stays resumable.

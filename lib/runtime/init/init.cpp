@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -239,6 +240,14 @@ void setup_rootfs(const InitConfig& c) {
       case OpKind::kCgroup: break;  // the launcher expands these into kMount/kBind
       case OpKind::kDevice: apply_device(c, root_fd, op, int(i)); break;
       case OpKind::kSymlink: apply_symlink(c, root_fd, op, int(i)); break;
+      case OpKind::kRemount: {
+        int fd = sys::open_in_root_raw(root_fd, op.target.c_str(), O_PATH);
+        char p[32];
+        if (fd < 0 || ::mount(nullptr, fd_path(fd, p), nullptr, MS_REMOUNT | op.flags, nullptr) < 0)
+          die(c, Step::kRemount, errno, int(i));
+        ::close(fd);
+        break;
+      }
     }
   }
   // Ordering: prestart/createRuntime/createContainer hooks see the mounts made

@@ -65,7 +65,8 @@ struct InitConfig {
   unsigned int seccomp_flags = 0;           // SECCOMP_FILTER_FLAG_*
   std::string cwd = "/";
   std::vector<std::string> exec_candidates;  // argv[0] resolved along the container's PATH
-  std::vector<char*> argv, envp;             // null-terminated, pointing into the launcher's strings
+  std::vector<std::string> args, env;
+  std::vector<char*> argv, envp;  // null-terminated, pointing into args/env: build last
 };
 
 [[noreturn]] void run_init(const InitConfig& cfg);

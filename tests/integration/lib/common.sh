@@ -2,9 +2,9 @@
 # Shared helpers for tests/integration/*_test.sh. Source it first:
 #   . "$(dirname "$0")/lib/common.sh"
 # It sets `set -euo pipefail`, makes $TEST_TMP (removed on exit; kept with HOIST_KEEP_TMP=1),
-# points HOME at $TEST_TMP/home (so no real ~/.docker/config.json or store leaks in), and
-# runs every registered cleanup on exit, also on failure or signal. On failure it prints the
-# tails of the server logs it knows about.
+# points HOME at $TEST_TMP/home and HOIST_STORE at $TEST_TMP/default-store (so no real
+# ~/.docker/config.json or store leaks in), and runs every registered cleanup on exit, also
+# on failure or signal. On failure it prints the tails of the server logs it knows about.
 #
 # Functions (details above each):
 #   need_hoist TOOL...      skip (exit 77) unless $HOIST_BIN/hoist-TOOL exists
@@ -23,7 +23,10 @@
 #                           -> PROXY_HOST PROXY_URL PROXY_LOG REDIRECT_HOST
 #   proxy_rule JSON / proxy_reset / proxy_mark / proxy_log [SINCE]
 #   run_pull OUT ERR ARGS... run $HOIST_BIN/hoist-pull with a timeout; returns its exit code
-#   store_check STORE       every blobs/sha256/<hex> hashes to <hex>; index.json and oci-layout parse
+#   store_check STORE       every blobs/sha256/<hex> hashes to <hex>; index.json and oci-layout valid
+#   validate_schema NAME FILE   FILE against schemas/NAME.schema.json (no-op while that is missing)
+#   store_ref_digest STORE NAME:TAG / ingest_bytes STORE
+#   $PY                     the python3 to use (Debian's /usr/bin/python3 when present)
 #   sha256_of FILE          hex digest of a file
 
 set -euo pipefail
@@ -32,6 +35,11 @@ HOIST_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HOIST_SRC=${HOIST_SRC:-$(cd "$HOIST_LIB_DIR/../../.." && pwd)}
 HOIST_BIN=${HOIST_BIN:-$HOIST_SRC/build/bin}
 TEST_NAME=$(basename "${0%.sh}")
+# Debian's python3 (stdlib + python3-jsonschema): starts fast and is what CI has; a pyenv
+# shim first on PATH costs seconds per call. HOIST_PYTHON overrides.
+if [ -n "${HOIST_PYTHON:-}" ]; then PY=$HOIST_PYTHON
+elif [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3
+else PY=python3; fi
 PULL_TIMEOUT=${HOIST_PULL_TIMEOUT:-120}   # generous: the suite also runs under ASan
 
 _hoist_cleanups=()
@@ -76,13 +84,16 @@ _hoist_exit() {
   exit "$rc"
 }
 trap _hoist_exit EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT
+trap 'exit 141' PIPE
 trap 'exit 143' TERM
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hoist-it-${TEST_NAME}.XXXXXX")
 mkdir -p "$TEST_TMP/home"
 export HOME=$TEST_TMP/home
-unset REGISTRY_AUTH_FILE DOCKER_CONFIG HOIST_STORE XDG_RUNTIME_DIR
+unset REGISTRY_AUTH_FILE DOCKER_CONFIG XDG_RUNTIME_DIR
+export HOIST_STORE=$TEST_TMP/default-store   # never the real /var/lib/hoist, even if --store is forgotten
 export HOIST_TEST_CACHE=${HOIST_TEST_CACHE:-/tmp/hoist-test-cache}
 
 need_cmd() {
@@ -113,7 +124,7 @@ assert_no_file() { [ ! -e "$1" ] || fail "${2:-unexpected file}: $1"; }
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # _stop_pid PID: TERM, up to 5 s, then KILL. Only ever our own children.
@@ -126,6 +137,17 @@ _stop_pid() {
   done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+}
+
+# _watchdog PID: stop PID should this shell die without running its cleanup (SIGKILL).
+_watchdog() {
+  local shell_pid=$$ target=$1
+  (
+    trap - EXIT INT TERM HUP PIPE
+    while kill -0 "$shell_pid" 2>/dev/null && kill -0 "$target" 2>/dev/null; do sleep 1; done
+    kill -TERM "$target" 2>/dev/null
+  ) </dev/null >/dev/null 2>&1 &
+  on_exit "kill $! 2>/dev/null"
 }
 
 # start_bg NAME LOG CMD...: sets BG_PID. The process is stopped at exit.
@@ -174,7 +196,7 @@ start_token_server() {
   TOKEN_SERVICE=hoist-test-registry
   TOKEN_ISSUER=hoist-test-issuer
   TOKEN_LOG=$d/requests.jsonl
-  start_bg token "$d/server.log" python3 "$HOIST_LIB_DIR/token_server.py" --dir "$d" \
+  start_bg token "$d/server.log" "$PY" "$HOIST_LIB_DIR/token_server.py" --dir "$d" \
     --port-file "$d/port" --log "$TOKEN_LOG" --service "$TOKEN_SERVICE" --issuer "$TOKEN_ISSUER" "$@"
   local port
   port=$(wait_port_file "$d/port" "$BG_PID")
@@ -182,7 +204,7 @@ start_token_server() {
   TOKEN_URL=http://$TOKEN_HOST/token
   TOKEN_CERT=$d/token.crt
   TOKEN_PID=$BG_PID
-  export TOKEN_HOST TOKEN_URL TOKEN_CERT TOKEN_LOG TOKEN_SERVICE TOKEN_ISSUER
+  export TOKEN_HOST TOKEN_URL TOKEN_CERT TOKEN_LOG TOKEN_SERVICE TOKEN_ISSUER TOKEN_PID
 }
 
 # start_registry [--htpasswd FILE | --token]
@@ -190,6 +212,7 @@ start_token_server() {
 # Sets REG_HOST (127.0.0.1:PORT), REG_URL (http://...), REG_DIR, REG_LOG (stderr: app log,
 # level warn) and REG_ACCESS_LOG (stdout: one combined-log line per HTTP request), REG_PID.
 # Call again for a second registry after copying these variables.
+# shellcheck disable=SC2120  # options are optional
 start_registry() {
   local auth=""
   while [ $# -gt 0 ]; do
@@ -207,10 +230,10 @@ start_registry() {
       *) fail "start_registry: unknown option $1" ;;
     esac
   done
-  local d attempt port
+  local d port
   d=$(mktemp -d "$TEST_TMP/registry.XXXXXX")
   mkdir -p "$d/data"
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     port=$(free_port)
     {
       printf 'version: 0.1\nlog:\n  level: warn\n  formatter: text\n'
@@ -219,10 +242,17 @@ start_registry() {
       printf 'http:\n  addr: 127.0.0.1:%s\n  secret: hoist-test-secret\n' "$port"
       if [ -n "$auth" ]; then printf 'auth:\n%s\n' "$auth"; fi
     } >"$d/config.yml"
-    "$(command -v docker-registry)" serve "$d/config.yml" >>"$d/access.log" 2>>"$d/registry.log" &
+    # REG_PID is timeout(1), which passes TERM on to the registry; its TTL ends the
+    # registry even when this shell is SIGKILLed (a ctest timeout) and cleanup never runs.
+    timeout -k 5 "${HOIST_SERVER_TTL:-1800}" docker-registry serve "$d/config.yml" \
+      >>"$d/access.log" 2>>"$d/registry.log" &
     REG_PID=$!
     on_exit "_stop_pid $REG_PID"
-    if wait_http "http://127.0.0.1:$port/v2/" "$REG_PID"; then
+    _watchdog "$REG_PID"
+    # The port came from free_port, so another server may have taken it meanwhile: make
+    # sure the one answering is ours (ss shows the listener's pid: timeout's child).
+    if wait_http "http://127.0.0.1:$port/v2/" "$REG_PID" && kill -0 "$REG_PID" 2>/dev/null &&
+      { ! command -v ss >/dev/null || ss -Hltnp "sport = :$port" | grep -q "pid=$(ps -o pid= --ppid "$REG_PID" | tr -d ' '),"; }; then
       REG_HOST=127.0.0.1:$port
       REG_URL=http://$REG_HOST
       REG_DIR=$d
@@ -248,7 +278,7 @@ start_fault_proxy() {
   local d
   d=$(mktemp -d "$TEST_TMP/proxy.XXXXXX")
   PROXY_LOG=$d/requests.jsonl
-  start_bg proxy "$d/proxy.log" python3 "$HOIST_LIB_DIR/fault_proxy.py" --upstream "$up" \
+  start_bg proxy "$d/proxy.log" "$PY" "$HOIST_LIB_DIR/fault_proxy.py" --upstream "$up" \
     --port-file "$d/port" --redirect-port-file "$d/rport" --log "$PROXY_LOG" "$@"
   PROXY_PID=$BG_PID
   local port rport
@@ -304,19 +334,42 @@ pull_fails() {
 
 # store_check STORE: the store is a valid OCI layout whose every blob matches its name.
 store_check() {
-  local s=$1 f
+  local s=$1
   assert_file "$s/oci-layout"
   assert_file "$s/index.json"
-  python3 -c 'import json, sys; json.load(open(sys.argv[1])); l = json.load(open(sys.argv[2])); assert l["imageLayoutVersion"] == "1.0.0"' \
-    "$s/index.json" "$s/oci-layout" || fail "store index.json or oci-layout is not valid"
-  for f in "$s"/blobs/sha256/*; do
-    [ -e "$f" ] || continue
-    [ "$(sha256_of "$f")" = "$(basename "$f")" ] || fail "blob $f does not match its name"
-  done
-  local schema=$HOIST_SRC/schemas/image-index.schema.json validator=$HOIST_SRC/tests/tools/validate_json.py
-  if [ -f "$schema" ] && [ -f "$validator" ]; then
-    python3 "$validator" "$schema" "$s/index.json" >&2 || fail "store index.json does not validate against $schema"
+  "$PY" - "$s" <<'EOF' || fail "store $s is not a valid OCI layout with verified blobs"
+import hashlib, json, os, sys
+s = sys.argv[1]
+assert json.load(open(os.path.join(s, "oci-layout")))["imageLayoutVersion"] == "1.0.0", "oci-layout"
+idx = json.load(open(os.path.join(s, "index.json")))
+assert idx.get("schemaVersion") == 2 and isinstance(idx.get("manifests"), list), "index.json"
+d = os.path.join(s, "blobs", "sha256")
+for name in os.listdir(d) if os.path.isdir(d) else []:
+    h = hashlib.sha256()
+    with open(os.path.join(d, name), "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    assert h.hexdigest() == name, f"blobs/sha256/{name} hashes to {h.hexdigest()}"
+for m in idx["manifests"]:
+    assert os.path.exists(os.path.join(d, m["digest"].split(":", 1)[1])), f"index.json names missing {m['digest']}"
+EOF
+  if [ -f "$HOIST_SRC/schemas/layout-index.schema.json" ]; then
+    validate_schema layout-index "$s/index.json"
+  else
+    validate_schema image-index "$s/index.json"
   fi
+}
+
+# validate_schema NAME FILE: FILE against schemas/NAME.schema.json with tests/tools/validate_json.py
+# (JSON or JSON Lines). A no-op while either is missing or python3-jsonschema is not installed.
+validate_schema() {
+  local schema=$HOIST_SRC/schemas/$1.schema.json validator=$HOIST_SRC/tests/tools/validate_json.py rc=0
+  [ -f "$schema" ] && [ -f "$validator" ] || return 0
+  "$PY" "$validator" "$schema" "$2" >&2 || rc=$?
+  case $rc in
+    0 | 77) return 0 ;;
+    *) fail "$2 does not validate against schemas/$1.schema.json" ;;
+  esac
 }
 
 # store_ref_digest STORE NAME:TAG: the digest index.json records for that ref name ("" if none).

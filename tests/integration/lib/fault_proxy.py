@@ -281,14 +281,18 @@ class Handler(BaseHTTPRequestHandler):
     def _upstream(self, body, auth_override=None, drop_auth=False):
         up = self.server.upstream
         c = up.conn()
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP and k.lower() != "content-length"}
-        if drop_auth:
-            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+        # A list, not a dict: clients send some headers (Accept) several times.
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP and k.lower() != "content-length"]
+        if drop_auth or auth_override:
+            headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
         if auth_override:
-            headers["Authorization"] = auth_override
+            headers.append(("Authorization", auth_override))
         if body is not None:
-            headers["Content-Length"] = str(len(body))
-        c.request(self.command, self.path, body=body, headers=headers)
+            headers.append(("Content-Length", str(len(body))))
+        c.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in headers:
+            c.putheader(k, v)
+        c.endheaders(body)
         return c, c.getresponse()
 
     # -- dispatch -------------------------------------------------------------------------
@@ -509,6 +513,18 @@ def write_port(path, port):
     os.replace(tmp, path)
 
 
+def watch_parent():
+    """Exit when the test that started us is gone (SIGKILLed by a ctest timeout, say)."""
+    ppid = os.getppid()
+
+    def loop():
+        while True:
+            time.sleep(1)
+            if os.getppid() != ppid:
+                os._exit(0)
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upstream", required=True)
@@ -519,6 +535,7 @@ def main():
     ap.add_argument("--upstream-creds")
     ap.add_argument("--rules", help="JSON file: a rule or a list of rules to start with")
     args = ap.parse_args()
+    watch_parent()
     upstream = Upstream(args.upstream, args.upstream_creds)
     log, rules = Log(args.log), Rules()
     if args.rules:

@@ -17,7 +17,7 @@
 SKOPEO=(skopeo --insecure-policy)
 
 fixture_layout() {
-  python3 "$HOIST_LIB_DIR/mkimage.py" --cache "$HOIST_TEST_CACHE" "$@"
+  "$PY" "$HOIST_LIB_DIR/mkimage.py" --cache "$HOIST_TEST_CACHE" "$@"
 }
 
 push_layout() {

@@ -176,6 +176,18 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, resp)
 
 
+def watch_parent():
+    """Exit when the test that started us is gone (SIGKILLed by a ctest timeout, say)."""
+    ppid = os.getppid()
+
+    def loop():
+        while True:
+            time.sleep(1)
+            if os.getppid() != ppid:
+                os._exit(0)
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True, help="key/cert directory (created)")
@@ -188,6 +200,7 @@ def main():
     ap.add_argument("--service", default="hoist-test-registry")
     ap.add_argument("--expires-in", type=int, default=300)
     args = ap.parse_args()
+    watch_parent()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     srv.st = State(args)

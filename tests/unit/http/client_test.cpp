@@ -32,7 +32,7 @@ struct Server {
   test::Subprocess proc;
   int port = 0;
   Server()
-      : proc({"python3", (std::filesystem::path(__FILE__).parent_path() / "test_server.py").string()}) {
+      : proc({test::python3(), (std::filesystem::path(__FILE__).parent_path() / "test_server.py").string()}) {
     auto line = proc.first_line();
     port = line.empty() ? 0 : std::stoi(line);
   }

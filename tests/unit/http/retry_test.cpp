@@ -16,7 +16,7 @@ namespace {
 struct RetryServer {
   test::Subprocess proc;
   int port = 0;
-  RetryServer() : proc({"python3", (std::filesystem::path(__FILE__).parent_path() / "test_server.py").string()}) {
+  RetryServer() : proc({test::python3(), (std::filesystem::path(__FILE__).parent_path() / "test_server.py").string()}) {
     auto line = proc.first_line();
     port = line.empty() ? 0 : std::stoi(line);
   }

@@ -1,7 +1,6 @@
 #include "io/zstd.h"
 
 #include <doctest/doctest.h>
-#include <zstd.h>
 
 #include "io/memory.h"
 #include "io_test_util.h"
@@ -32,8 +31,8 @@ Result<std::string> unzstd(std::string_view compressed, size_t in_chunk = 1 << 2
 }  // namespace
 
 TEST_CASE("zstd round trip") {
-  std::string data = layer_like(3 << 20, 21);
-  for (int level : {1, 3, 9, 19, -5}) {
+  std::string data = layer_like(1 << 20, 21);
+  for (int level : {1, 3, 9, 15, -5}) {
     CAPTURE(level);
     std::string z = zstd_compress(data, level);
     CHECK(z.size() < data.size());
@@ -50,14 +49,14 @@ TEST_CASE("zstd round trip") {
 TEST_CASE("zstd interop with the zstd binary") {
   REQUIRE(have_tool("zstd"));
   TempDir dir;
-  std::string data = layer_like(2 << 20, 22);
+  std::string data = layer_like(1 << 20, 22);
   write_file(dir / "ours.zst", zstd_compress(data, 3));
   CHECK(shell("zstd -q -t " + (dir / "ours.zst")) == 0);
   CHECK(shell("zstd -q -d -c " + (dir / "ours.zst") + " > " + (dir / "ours")) == 0);
   CHECK(read_file(dir / "ours") == data);
 
   write_file(dir / "d", data);
-  REQUIRE(shell("zstd -q -19 -c " + (dir / "d") + " > " + (dir / "theirs.zst")) == 0);
+  REQUIRE(shell("zstd -q -9 -c " + (dir / "d") + " > " + (dir / "theirs.zst")) == 0);
   CHECK(unzstd(read_file(dir / "theirs.zst")).value() == data);
   // --long=27 uses a 128 MiB window, the largest accepted by default.
   REQUIRE(shell("zstd -q --long=27 -c " + (dir / "d") + " > " + (dir / "long.zst")) == 0);
@@ -70,7 +69,7 @@ TEST_CASE("zstd interop with the zstd binary") {
 TEST_CASE("skippable frames are skipped") {
   std::string frame = zstd_compress("payload", 3);
   // Skippable frame: magic 0x184D2A50 (LE), 4-byte size, then that many bytes.
-  std::string skip("\x50\x2a\x4d\x18\x03\x00\x00\x00abc", 11);
+  std::string skip("\x50\x2a\x4d\x18\x03\x00\x00\x00" "abc", 11);
   CHECK(unzstd(skip + frame + skip).value() == "payload");
 }
 
@@ -106,7 +105,9 @@ TEST_CASE("corrupt zstd input") {
     REQUIRE(have_tool("zstd"));
     TempDir dir;
     write_file(dir / "d", data);
-    REQUIRE(shell("zstd -q --long=30 --zstd=wlog=30 -c " + (dir / "d") + " > " + (dir / "big.zst")) == 0);
+    // From a pipe the size is unknown, so the frame keeps its 1 GiB window.
+    REQUIRE(shell("cat " + (dir / "d") + " | zstd -q --long=30 -c > " + (dir / "big.zst")) == 0);
+    REQUIRE(shell("zstd -q -d --long=30 -c " + (dir / "big.zst") + " > /dev/null") == 0);
     auto r2 = unzstd(read_file(dir / "big.zst"));
     REQUIRE(!r2);
     CHECK(r2.error().code() == Errc::kInvalidArgument);

@@ -1,0 +1,373 @@
+#include "store/index.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdarg>
+#include <ctime>
+#include <memory>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "image/media_types.h"
+#include "sys/file.h"
+#include "util/strings.h"
+
+namespace hoist::store {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kVersionKey = "v1/version";
+constexpr std::string_view kRefPrefix = "v1/ref/";
+constexpr std::string_view kBlobPrefix = "v1/blob/";
+constexpr std::string_view kEdgePrefix = "v1/edge/";
+constexpr std::string_view kDiffIdPrefix = "v1/diffid/";
+constexpr std::string_view kLayerPrefix = "v1/layer/";
+constexpr std::string_view kUploadPrefix = "v1/upload/";
+constexpr std::string_view kIndexJsonStaleKey = "v1/meta/index-json";
+
+// Every open of a database would otherwise create (and rotate) an info LOG file:
+// noise, and a race between concurrent read-only opens renaming LOG to LOG.old.
+class NullLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+rocksdb::Options db_options() {
+  rocksdb::Options o;
+  o.OptimizeForSmallDb();
+  o.create_if_missing = true;
+  o.info_log = std::make_shared<NullLogger>();
+  // The database is open for milliseconds at a time: a background compaction
+  // would only be cancelled by the close (and would make close wait). Compaction
+  // runs in the foreground instead, see maintain().
+  o.disable_auto_compactions = true;
+  // Replaying a few small WAL files at open is cheaper than flushing each into
+  // a new table file (one more file to open and fsync per access); maintain()
+  // flushes once they add up.
+  o.avoid_flush_during_recovery = true;
+  o.keep_log_file_num = 1;
+  o.max_manifest_file_size = 1 << 20;
+  return o;
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+int64_t now_seconds() { return int64_t(std::time(nullptr)); }
+
+// An open database under the store lock; the DB is closed before the lock is
+// released (members destroy in reverse order).
+struct Session {
+  Session(LockFile l, std::unique_ptr<rocksdb::DB> d) : lock(std::move(l)), db(std::move(d)) {}
+  Session(Session&&) = default;
+  ~Session() {
+    if (db) (void)db->Close();
+  }
+  LockFile lock;
+  std::unique_ptr<rocksdb::DB> db;
+};
+
+Error db_error(const rocksdb::Status& s, std::string_view what, const std::string& dir) {
+  Errc code = s.IsBusy() || s.IsTryAgain() || s.IsTimedOut() ? Errc::kUnavailable : Errc::kIo;
+  return Error(code, fmt::format("cannot {} the index of store '{}': {}", what, dir, s.ToString()));
+}
+
+std::string what_store(const std::string& dir) { return fmt::format("store '{}'", dir); }
+
+Result<Session> open_session(const std::string& dir, std::chrono::milliseconds timeout, bool write) {
+  auto lock = HOIST_TRY(LockFile::acquire(dir + "/lock", write ? LockFile::Mode::kExclusive : LockFile::Mode::kShared,
+                                          timeout, what_store(dir)));
+  rocksdb::DB* raw = nullptr;
+  std::string path = dir + "/db";
+  rocksdb::Status s = write ? rocksdb::DB::Open(db_options(), path, &raw)
+                            : rocksdb::DB::OpenForReadOnly(db_options(), path, &raw);
+  if (!s.ok()) return fail(db_error(s, "open", dir));
+  return Session(std::move(lock), std::unique_ptr<rocksdb::DB>(raw));
+}
+
+Result<std::optional<std::string>> get(Session& s, std::string_view key, const std::string& dir) {
+  std::string value;
+  rocksdb::Status st = s.db->Get(rocksdb::ReadOptions(), slice(key), &value);
+  if (st.IsNotFound()) return std::nullopt;
+  if (!st.ok()) return fail(db_error(st, "read", dir));
+  return value;
+}
+
+// Calls fn(key-suffix, value) for every key under prefix, in key order.
+template <typename Fn>
+Result<> scan(Session& s, std::string_view prefix, const std::string& dir, Fn&& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(s.db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    std::string_view value(it->value().data(), it->value().size());
+    HOIST_CHECK(fn(key.substr(prefix.size()), value));
+  }
+  if (!it->status().ok()) return fail(db_error(it->status(), "read", dir));
+  return {};
+}
+
+Result<> write(Session& s, rocksdb::WriteBatch& batch, const std::string& dir) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // the index entry is the commit point of an image
+  rocksdb::Status st = s.db->Write(wo, &batch);
+  if (!st.ok()) return fail(db_error(st, "write", dir));
+  return {};
+}
+
+// The database never stays open long enough for background work: WAL files
+// (one per writable open) and then small table files accumulate and slow every
+// open. Flush and merge them in the foreground when there are many; small
+// databases make this a few milliseconds every dozen writes.
+void maintain(Session& s) {
+  rocksdb::VectorLogPtr wals;
+  if (s.db->GetSortedWalFiles(wals).ok() && wals.size() >= 16) {
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    (void)s.db->Flush(fo);
+  }
+  uint64_t l0 = 0, l1 = 0;
+  s.db->GetIntProperty("rocksdb.num-files-at-level0", &l0);
+  s.db->GetIntProperty("rocksdb.num-files-at-level1", &l1);
+  if (l0 + l1 < 16) return;
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  (void)s.db->CompactRange(co, nullptr, nullptr);  // best effort: the data is already safe
+}
+
+Result<image::Descriptor> parse_descriptor(std::string_view value, std::string_view key, const std::string& dir) {
+  json j = json::parse(value, nullptr, false);
+  auto d = image::descriptor_from_json(j);
+  if (!d) return fail(Errc::kIo, fmt::format("corrupt index entry '{}' in store '{}': {}", key, dir, d.error().message()));
+  return std::move(*d);
+}
+
+Result<BlobRecord> parse_blob_record(std::string_view value, std::string_view key, const std::string& dir) {
+  json j = json::parse(value, nullptr, false);
+  if (!j.is_object() || !j.contains("size") || !j["size"].is_number_unsigned())
+    return fail(Errc::kIo, fmt::format("corrupt index entry '{}' in store '{}'", key, dir));
+  BlobRecord r;
+  r.size = j["size"].get<uint64_t>();
+  if (j.contains("mediaType") && j["mediaType"].is_string()) r.media_type = j["mediaType"].get<std::string>();
+  if (j.contains("lastUsed") && j["lastUsed"].is_number_integer()) r.last_used = j["lastUsed"].get<int64_t>();
+  return r;
+}
+
+// Rewrites index.json from the refs; called with the exclusive lock held, so the
+// file always reflects one consistent set of refs (never a merge of two writers).
+Result<> write_index_json(Session& s, const std::string& dir) {
+  nlohmann::ordered_json manifests = nlohmann::ordered_json::array();
+  HOIST_CHECK(scan(s, kRefPrefix, dir, [&](std::string_view name, std::string_view value) -> Result<> {
+    auto d = HOIST_TRY(parse_descriptor(value, name, dir));
+    d.annotations[std::string(kRefNameAnnotation)] = std::string(name);
+    manifests.push_back(image::to_json(d));
+    return {};
+  }));
+  nlohmann::ordered_json index;
+  index["schemaVersion"] = 2;
+  index["mediaType"] = image::media_type::kOciIndex;
+  index["manifests"] = std::move(manifests);
+  HOIST_CHECK(sys::write_file_atomic(dir + "/index.json", index.dump() + "\n"));
+  // Not synced: losing this delete only costs one needless rebuild.
+  (void)s.db->Delete(rocksdb::WriteOptions(), slice(kIndexJsonStaleKey));
+  return {};
+}
+
+std::string upload_key(std::string_view registry, std::string_view repository, const digest::Digest& d) {
+  return fmt::format("{}{}/{}/{}", kUploadPrefix, registry, repository, d.str());
+}
+
+}  // namespace
+
+Index::Index(std::string store_dir, std::chrono::milliseconds lock_timeout)
+    : dir_(std::move(store_dir)), timeout_(lock_timeout) {}
+
+Result<> Index::init() {
+  bool fresh = !sys::exists(dir_ + "/db/CURRENT");
+  if (!fresh) {
+    bool repair = !sys::exists(dir_ + "/index.json");
+    {
+      auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+      auto v = HOIST_TRY(get(s, kVersionKey, dir_));
+      if (v && *v != kIndexVersion)
+        return fail(Errc::kUnsupported,
+                    fmt::format("store '{}' has index version {}; this hoist reads version {}", dir_, *v, kIndexVersion));
+      auto stale = HOIST_TRY(get(s, kIndexJsonStaleKey, dir_));
+      if (v && !stale && !repair) return {};
+    }
+  }
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  auto v = HOIST_TRY(get(s, kVersionKey, dir_));
+  if (v && *v != kIndexVersion)
+    return fail(Errc::kUnsupported,
+                fmt::format("store '{}' has index version {}; this hoist reads version {}", dir_, *v, kIndexVersion));
+  if (!v) {
+    rocksdb::WriteBatch b;
+    b.Put(slice(kVersionKey), slice(kIndexVersion));
+    HOIST_CHECK(write(s, b, dir_));
+  }
+  return write_index_json(s, dir_);
+}
+
+Result<> Index::record_image(const ImageRecord& rec) {
+  if (!rec.root.digest.valid()) return fail(Errc::kInvalidArgument, "cannot record an image without a root digest");
+  rocksdb::WriteBatch b;
+  const int64_t now = now_seconds();
+  if (!rec.name.empty()) {
+    b.Put(slice(fmt::format("{}{}", kRefPrefix, rec.name)), slice(image::to_json(rec.root).dump()));
+    b.Put(slice(kIndexJsonStaleKey), "stale");
+  }
+  auto put_blob = [&](const image::Descriptor& d) {
+    json v = {{"size", d.size}, {"mediaType", d.media_type}, {"lastUsed", now}};
+    b.Put(slice(fmt::format("{}{}", kBlobPrefix, d.digest.str())), slice(v.dump()));
+  };
+  put_blob(rec.root);
+  for (const auto& d : rec.blobs) put_blob(d);
+  for (const auto& e : rec.edges)
+    b.Put(slice(fmt::format("{}{}/{}", kEdgePrefix, e.parent.str(), e.child.str())), rocksdb::Slice());
+  for (const auto& p : rec.diff_ids) {
+    b.Put(slice(fmt::format("{}{}/{}", kDiffIdPrefix, p.diff_id.str(), p.compressed.str())), rocksdb::Slice());
+    b.Put(slice(fmt::format("{}{}", kLayerPrefix, p.compressed.str())), slice(p.diff_id.str()));
+  }
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  HOIST_CHECK(write(s, b, dir_));
+  if (!rec.name.empty()) HOIST_CHECK(write_index_json(s, dir_));
+  maintain(s);
+  return {};
+}
+
+Result<std::optional<image::Descriptor>> Index::resolve(std::string_view name) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::string key = fmt::format("{}{}", kRefPrefix, name);
+  auto v = HOIST_TRY(get(s, key, dir_));
+  if (!v) return std::optional<image::Descriptor>();
+  auto d = HOIST_TRY(parse_descriptor(*v, key, dir_));
+  return std::optional<image::Descriptor>(std::move(d));
+}
+
+Result<std::vector<RefEntry>> Index::list_refs() {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::vector<RefEntry> out;
+  HOIST_CHECK(scan(s, kRefPrefix, dir_, [&](std::string_view name, std::string_view value) -> Result<> {
+    auto d = HOIST_TRY(parse_descriptor(value, name, dir_));
+    out.push_back(RefEntry{std::string(name), std::move(d)});
+    return {};
+  }));
+  return out;
+}
+
+Result<> Index::remove_ref(std::string_view name) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  std::string key = fmt::format("{}{}", kRefPrefix, name);
+  auto v = HOIST_TRY(get(s, key, dir_));
+  if (!v) return fail(Errc::kNotFound, fmt::format("ref '{}' not found in store '{}'", name, dir_));
+  rocksdb::WriteBatch b;
+  b.Delete(slice(key));
+  b.Put(slice(kIndexJsonStaleKey), "stale");
+  HOIST_CHECK(write(s, b, dir_));
+  HOIST_CHECK(write_index_json(s, dir_));
+  maintain(s);
+  return {};
+}
+
+Result<std::vector<digest::Digest>> Index::children(const digest::Digest& parent) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::vector<digest::Digest> out;
+  std::string prefix = fmt::format("{}{}/", kEdgePrefix, parent.str());
+  HOIST_CHECK(scan(s, prefix, dir_, [&](std::string_view child, std::string_view) -> Result<> {
+    auto d = digest::parse(child);
+    if (!d) return fail(Errc::kIo, fmt::format("corrupt index key '{}{}' in store '{}'", prefix, child, dir_));
+    out.push_back(std::move(*d));
+    return {};
+  }));
+  return out;
+}
+
+Result<std::optional<BlobRecord>> Index::blob_record(const digest::Digest& d) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::string key = fmt::format("{}{}", kBlobPrefix, d.str());
+  auto v = HOIST_TRY(get(s, key, dir_));
+  if (!v) return std::optional<BlobRecord>();
+  auto r = HOIST_TRY(parse_blob_record(*v, key, dir_));
+  return std::optional<BlobRecord>(std::move(r));
+}
+
+Result<std::vector<std::pair<digest::Digest, BlobRecord>>> Index::list_blob_records() {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::vector<std::pair<digest::Digest, BlobRecord>> out;
+  HOIST_CHECK(scan(s, kBlobPrefix, dir_, [&](std::string_view key, std::string_view value) -> Result<> {
+    auto d = digest::parse(key);
+    if (!d) return fail(Errc::kIo, fmt::format("corrupt index key '{}{}' in store '{}'", kBlobPrefix, key, dir_));
+    auto r = HOIST_TRY(parse_blob_record(value, key, dir_));
+    out.emplace_back(std::move(*d), std::move(r));
+    return {};
+  }));
+  return out;
+}
+
+Result<std::optional<digest::Digest>> Index::diff_id_of(const digest::Digest& compressed) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::string key = fmt::format("{}{}", kLayerPrefix, compressed.str());
+  auto v = HOIST_TRY(get(s, key, dir_));
+  if (!v) return std::optional<digest::Digest>();
+  auto d = digest::parse(*v);
+  if (!d) return fail(Errc::kIo, fmt::format("corrupt index entry '{}' in store '{}'", key, dir_));
+  return std::optional<digest::Digest>(std::move(*d));
+}
+
+Result<std::vector<digest::Digest>> Index::compressed_of(const digest::Digest& diff_id) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::vector<digest::Digest> out;
+  std::string prefix = fmt::format("{}{}/", kDiffIdPrefix, diff_id.str());
+  HOIST_CHECK(scan(s, prefix, dir_, [&](std::string_view key, std::string_view) -> Result<> {
+    auto d = digest::parse(key);
+    if (!d) return fail(Errc::kIo, fmt::format("corrupt index key '{}{}' in store '{}'", prefix, key, dir_));
+    out.push_back(std::move(*d));
+    return {};
+  }));
+  return out;
+}
+
+Result<> Index::put_upload(const UploadSession& u) {
+  json v = {{"url", u.url}, {"offset", u.offset}, {"updated", now_seconds()}};
+  rocksdb::WriteBatch b;
+  b.Put(slice(upload_key(u.registry, u.repository, u.digest)), slice(v.dump()));
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  HOIST_CHECK(write(s, b, dir_));
+  maintain(s);
+  return {};
+}
+
+Result<std::optional<UploadSession>> Index::get_upload(std::string_view registry, std::string_view repository,
+                                                       const digest::Digest& d) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::string key = upload_key(registry, repository, d);
+  auto v = HOIST_TRY(get(s, key, dir_));
+  if (!v) return std::optional<UploadSession>();
+  json j = json::parse(*v, nullptr, false);
+  if (!j.is_object() || !j.contains("url") || !j["url"].is_string() || !j.contains("offset") ||
+      !j["offset"].is_number_unsigned())
+    return fail(Errc::kIo, fmt::format("corrupt index entry '{}' in store '{}'", key, dir_));
+  UploadSession u;
+  u.registry = registry;
+  u.repository = repository;
+  u.digest = d;
+  u.url = j["url"].get<std::string>();
+  u.offset = j["offset"].get<uint64_t>();
+  if (j.contains("updated") && j["updated"].is_number_integer()) u.updated = j["updated"].get<int64_t>();
+  return std::optional<UploadSession>(std::move(u));
+}
+
+Result<> Index::remove_upload(std::string_view registry, std::string_view repository, const digest::Digest& d) {
+  rocksdb::WriteBatch b;
+  b.Delete(slice(upload_key(registry, repository, d)));
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  HOIST_CHECK(write(s, b, dir_));
+  return {};
+}
+
+}  // namespace hoist::store

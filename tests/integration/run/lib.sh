@@ -1,0 +1,59 @@
+# Sourced by tests/integration/run_*_test.sh: bundles around busybox-static in a
+# temp dir, a private state root, and cleanup of every container on exit.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then echo "skip: hoist-run tests need root"; exit 77; fi
+for t in /bin/busybox jq; do
+  command -v "$t" >/dev/null || { echo "skip: $t is not installed"; exit 77; }
+done
+HR=${HOIST_BIN:?HOIST_BIN must name the build bin directory}/hoist-run
+[ -x "$HR" ] || { echo "FAIL: $HR is missing"; exit 1; }
+TMP=$(mktemp -d /tmp/hoist-run-test.XXXXXX)
+ROOT=$TMP/state
+
+hr() { "$HR" --root "$ROOT" "$@"; }
+
+cleanup() {
+  local id
+  for id in $("$HR" --root "$ROOT" list -q 2>/dev/null); do "$HR" --root "$ROOT" delete -f "$id" || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
+expect_contains() { case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac; }
+expect_not_contains() { case "$1" in *"$2"*) fail "$3: '$2' found in: $1" ;; *) ;; esac; }
+
+# make_bundle DIR CMD...: rootfs with busybox and its applets, runc's default
+# spec (hoist-run spec), no terminal, process args = CMD.
+make_bundle() {
+  local dir=$1; shift
+  mkdir -p "$dir"/rootfs/{bin,usr/bin,proc,sys,dev,tmp,etc}
+  cp /bin/busybox "$dir/rootfs/usr/bin/busybox"
+  # --install links every applet to busybox's own path (/usr/bin/busybox on a
+  # merged-/usr Debian), which is where it is inside the container too.
+  /bin/busybox --install -s "$dir/rootfs/bin"
+  [ -e "$dir/rootfs/bin/busybox" ] || ln -s /usr/bin/busybox "$dir/rootfs/bin/busybox"
+  echo "root:x:0:0:root:/:/bin/sh" >"$dir/rootfs/etc/passwd"
+  (cd "$dir" && "$HR" spec)
+  local args
+  local a
+  # jq -Rs: each argument as one raw string (jq --args would eat "-c").
+  args=$(for a in "$@"; do printf '%s' "$a" | jq -Rs .; done | jq -cs .)
+  config "$dir" ".process.terminal = false | .process.args = $args"
+}
+
+# config DIR JQ-FILTER: edits DIR/config.json in place.
+config() {
+  jq "$2" "$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json"
+}
+
+# Fails if a cgroup directory of container $1 is left behind.
+expect_no_cgroup() {
+  local d
+  for d in /sys/fs/cgroup/*/hoist/"$1" /sys/fs/cgroup/*/"$1"; do
+    [ -e "$d" ] && fail "cgroup '$d' left behind"
+  done
+  return 0
+}
