@@ -42,7 +42,10 @@ class SignalWaiter {
     thread_ = std::jthread([this](std::stop_token st) { loop(st); });
   }
   ~SignalWaiter() {
+    // Wake the waiter at once rather than at its next tick: a signal of the
+    // waited set, sent to that thread only, after the flag that says "exit".
     thread_.request_stop();
+    pthread_kill(thread_.native_handle(), SIGHUP);
     thread_.join();
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
@@ -52,7 +55,7 @@ class SignalWaiter {
     timespec tick{0, 100'000'000};
     while (!st.stop_requested()) {
       int sig = sigtimedwait(&set_, nullptr, &tick);
-      if (sig <= 0) continue;
+      if (sig <= 0 || st.stop_requested()) continue;
       g_stop.request_stop();
       write_fd(2, "interrupted\n");
       for (int i = 0; i < 30 && !st.stop_requested(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));

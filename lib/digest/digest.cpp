@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 #include <openssl/evp.h>
 
-#include <cstdlib>
 #include <utility>
 
 namespace hoist::digest {
@@ -119,26 +118,27 @@ Result<Digest> parse(std::string_view text) {
   return d;
 }
 
+// OpenSSL fails these calls only when it cannot allocate or a provider is
+// broken. update() cannot report that, and the library never aborts, so the
+// hasher remembers it and finish() returns an invalid Digest, which never
+// verifies against a real one: the failure surfaces as a digest mismatch
+// instead of a silently wrong digest.
 struct Hasher::Impl {
   EVP_MD_CTX* ctx = nullptr;
+  bool failed = false;
   ~Impl() { EVP_MD_CTX_free(ctx); }
+  void check(int ok) {
+    if (ok != 1) failed = true;
+  }
 };
-
-namespace {
-
-// OpenSSL fails these only on allocation failure or a broken provider; the
-// library has no way to report that through update(), and continuing would
-// yield a wrong digest, so treat it like std::bad_alloc.
-void check_ssl(int ok) {
-  if (ok != 1) std::abort();
-}
-
-}  // namespace
 
 Hasher::Hasher(Algorithm a) : algo_(a), impl_(std::make_unique<Impl>()) {
   impl_->ctx = EVP_MD_CTX_new();
-  if (impl_->ctx == nullptr) std::abort();
-  check_ssl(EVP_DigestInit_ex(impl_->ctx, md_for(a), nullptr));
+  if (impl_->ctx == nullptr) {
+    impl_->failed = true;
+    return;
+  }
+  impl_->check(EVP_DigestInit_ex(impl_->ctx, md_for(a), nullptr));
 }
 
 Hasher::~Hasher() = default;
@@ -147,24 +147,29 @@ Hasher& Hasher::operator=(Hasher&&) noexcept = default;
 
 Hasher Hasher::clone() const {
   Hasher h(algo_);
-  check_ssl(EVP_MD_CTX_copy_ex(h.impl_->ctx, impl_->ctx));
+  if (impl_->failed || h.impl_->failed) {
+    h.impl_->failed = true;
+    return h;
+  }
+  h.impl_->check(EVP_MD_CTX_copy_ex(h.impl_->ctx, impl_->ctx));
   return h;
 }
 
 void Hasher::update(std::span<const std::byte> data) {
-  if (data.empty()) return;
-  check_ssl(EVP_DigestUpdate(impl_->ctx, data.data(), data.size()));
+  if (data.empty() || impl_->failed) return;
+  impl_->check(EVP_DigestUpdate(impl_->ctx, data.data(), data.size()));
 }
 
 void Hasher::update(std::string_view data) {
-  if (data.empty()) return;
-  check_ssl(EVP_DigestUpdate(impl_->ctx, data.data(), data.size()));
+  if (data.empty() || impl_->failed) return;
+  impl_->check(EVP_DigestUpdate(impl_->ctx, data.data(), data.size()));
 }
 
 Digest Hasher::finish() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  check_ssl(EVP_DigestFinal_ex(impl_->ctx, md, &len));
+  if (!impl_->failed) impl_->check(EVP_DigestFinal_ex(impl_->ctx, md, &len));
+  if (impl_->failed) return Digest();
   std::string hex(size_t{len} * 2, '\0');
   for (unsigned int i = 0; i < len; ++i) {
     hex[2 * i] = kHexDigits[md[i] >> 4];
@@ -173,7 +178,11 @@ Digest Hasher::finish() {
   return Digest::from_hex_unchecked(algo_, std::move(hex));
 }
 
-void Hasher::reset() { check_ssl(EVP_DigestInit_ex(impl_->ctx, md_for(algo_), nullptr)); }
+void Hasher::reset() {
+  if (impl_->ctx == nullptr) return;
+  impl_->failed = false;
+  impl_->check(EVP_DigestInit_ex(impl_->ctx, md_for(algo_), nullptr));
+}
 
 Digest of(Algorithm a, std::string_view data) {
   Hasher h(a);
@@ -184,7 +193,8 @@ Digest of(Algorithm a, std::string_view data) {
 Digest sha256_of(std::string_view data) { return of(Algorithm::kSha256, data); }
 
 Result<> verify(const Digest& expected, const Digest& actual) {
-  if (expected == actual) return {};
+  // An invalid digest (a failed Hasher, a default Digest) never verifies.
+  if (expected == actual && expected.valid()) return {};
   return fail(Errc::kDigestMismatch,
               fmt::format("digest mismatch: expected '{}', got '{}'", expected.str(), actual.str()));
 }

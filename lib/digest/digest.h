@@ -63,7 +63,8 @@ class Hasher {
   void update(std::span<const std::byte> data);
   void update(std::string_view data);
   // Finishes and returns the digest; the hasher must not be used afterwards
-  // except through reset().
+  // except through reset(). Should OpenSSL fail (allocation), the result is an
+  // invalid Digest (valid() false), which verify() never accepts.
   Digest finish();
   void reset();
   Algorithm algorithm() const { return algo_; }
@@ -77,7 +78,8 @@ class Hasher {
 Digest sha256_of(std::string_view data);
 Digest of(Algorithm a, std::string_view data);
 
-// kDigestMismatch naming both digests when `actual != expected`.
+// kDigestMismatch naming both digests when `actual != expected`, or when
+// either is invalid (empty).
 Result<> verify(const Digest& expected, const Digest& actual);
 
 }  // namespace hoist::digest

@@ -158,6 +158,8 @@ TEST_CASE("verify names both digests") {
   // Same hex under another algorithm is a different digest.
   auto fake512 = digest::Digest::from_hex_unchecked(Algorithm::kSha512, a.hex());
   CHECK(!digest::verify(a, fake512));
+  CHECK(!digest::verify(digest::Digest(), digest::Digest()));  // empty never verifies
+  CHECK(!digest::verify(a, digest::Digest()));
 }
 
 TEST_CASE("digest as hash key") {
