@@ -11,7 +11,9 @@
 //   and then closes the Writer below it, so closing the top of a chain finishes
 //   the whole chain. close() is idempotent: calling it again returns the first
 //   result without doing the work twice.
-// - After a filter reports an error it is broken: later calls fail again.
+// - A filter with state to protect (compressors, verifiers, limits) stays
+//   broken after an error: later calls fail again. Pass-through
+//   filters (hashing, counting, tee) report whatever the stream below says.
 // - Streams are thread-compatible (one thread at a time), never thread-safe.
 
 #include <cstddef>

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -47,10 +48,16 @@ rocksdb::Options db_options() {
   // would only be cancelled by the close (and would make close wait). Compaction
   // runs in the foreground instead, see maintain().
   o.disable_auto_compactions = true;
-  // Replaying a few small WAL files at open is cheaper than flushing each into
-  // a new table file (one more file to open and fsync per access); maintain()
-  // flushes once they add up.
-  o.avoid_flush_during_recovery = true;
+  // Nothing may depend on RocksDB's background threads: a process that used the
+  // store and then fork()s (tests do; a tool might) has a child whose copy of
+  // Env::Default()'s thread pool believes its threads exist, so a Flush() or
+  // CompactRange() there waits forever. Hence: the WAL is flushed in the
+  // foreground by the next open (the default recovery), the memtable is large
+  // enough never to fill in one session, compaction is CompactFiles() in the
+  // caller's thread (maintain()), and no periodic tasks.
+  o.write_buffer_size = 64 << 20;
+  o.stats_dump_period_sec = 0;
+  o.stats_persist_period_sec = 0;
   o.keep_log_file_num = 1;
   o.max_manifest_file_size = 1 << 20;
   return o;
@@ -119,24 +126,19 @@ Result<> write(Session& s, rocksdb::WriteBatch& batch, const std::string& dir) {
   return {};
 }
 
-// The database never stays open long enough for background work: WAL files
-// (one per writable open) and then small table files accumulate and slow every
-// open. Flush and merge them in the foreground when there are many; small
-// databases make this a few milliseconds every dozen writes.
+// Every writable open turns the previous session's WAL into one small table file
+// (see db_options()), and with no background compaction they would accumulate and
+// slow every open. Merge them into one, in this thread, when there are 8: a few
+// milliseconds every few writes for a small database.
 void maintain(Session& s) {
-  rocksdb::VectorLogPtr wals;
-  if (s.db->GetSortedWalFiles(wals).ok() && wals.size() >= 16) {
-    rocksdb::FlushOptions fo;
-    fo.wait = true;
-    (void)s.db->Flush(fo);
-  }
-  uint64_t l0 = 0, l1 = 0;
-  s.db->GetIntProperty("rocksdb.num-files-at-level0", &l0);
-  s.db->GetIntProperty("rocksdb.num-files-at-level1", &l1);
-  if (l0 + l1 < 16) return;
-  rocksdb::CompactRangeOptions co;
-  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  (void)s.db->CompactRange(co, nullptr, nullptr);  // best effort: the data is already safe
+  rocksdb::ColumnFamilyMetaData meta;
+  s.db->GetColumnFamilyMetaData(&meta);
+  std::vector<std::string> files;
+  for (const auto& level : meta.levels)
+    if (level.level <= 1)
+      for (const auto& f : level.files) files.push_back(f.name);
+  if (files.size() < 8) return;
+  (void)s.db->CompactFiles(rocksdb::CompactionOptions(), files, 1);  // best effort: the data is already safe
 }
 
 Result<image::Descriptor> parse_descriptor(std::string_view value, std::string_view key, const std::string& dir) {

@@ -15,7 +15,8 @@
 #   free_port               print a free 127.0.0.1 TCP port
 #   start_bg NAME LOG CMD... start CMD in the background, stopped (TERM, then KILL) at exit
 #   wait_port_file FILE     wait for a server to write its port, print it
-#   start_registry [--htpasswd FILE | --token]   -> REG_HOST REG_URL REG_DIR REG_LOG REG_PID
+#   start_registry [--htpasswd FILE | --token]
+#                           -> REG_HOST REG_URL REG_DIR REG_LOG REG_ACCESS_LOG REG_PID
 #   make_htpasswd FILE USER PASS
 #   start_token_server [--user U:P]... [--anonymous-pull GLOB]...
 #                           -> TOKEN_URL TOKEN_HOST TOKEN_LOG TOKEN_CERT TOKEN_SERVICE TOKEN_ISSUER
@@ -23,6 +24,8 @@
 #                           -> PROXY_HOST PROXY_URL PROXY_LOG REDIRECT_HOST
 #   proxy_rule JSON / proxy_reset / proxy_mark / proxy_log [SINCE]
 #   run_pull OUT ERR ARGS... run $HOIST_BIN/hoist-pull with a timeout; returns its exit code
+#   pull_ok OUT ERR ARGS...  the same, failing the test unless it exits 0
+#   pull_fails OUT ERR ARGS... the same, failing the test unless it exits 1 with 'hoist-pull: error: '
 #   store_check STORE       every blobs/sha256/<hex> hashes to <hex>; index.json and oci-layout valid
 #   validate_schema NAME FILE   FILE against schemas/NAME.schema.json (no-op while that is missing)
 #   store_ref_digest STORE NAME:TAG / ingest_bytes STORE
@@ -45,7 +48,7 @@ PULL_TIMEOUT=${HOIST_PULL_TIMEOUT:-120}   # generous: the suite also runs under 
 _hoist_cleanups=()
 _hoist_logs=()
 
-step() { printf '== %s: %s\n' "$TEST_NAME" "$*" >&2; }
+step() { printf '== %s [%ss]: %s\n' "$TEST_NAME" "$SECONDS" "$*" >&2; }
 
 fail() {
   printf 'FAIL %s: %s\n' "$TEST_NAME" "$*" >&2
@@ -61,7 +64,7 @@ on_exit() { _hoist_cleanups+=("$*"); }
 
 _hoist_exit() {
   local rc=$?
-  trap - EXIT INT TERM
+  trap - EXIT HUP INT PIPE TERM
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     local f
     for f in "${_hoist_logs[@]}"; do
