@@ -86,10 +86,20 @@ struct Response {
   bool ok() const { return status >= 200 && status < 300; }
 };
 
-class Client {
+// What lib/registry and the layers above send requests through: Client over
+// curl, or a scripted fake in tests. Implementations are thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // See Client::perform.
+  virtual Result<Response> perform(const Request& req, io::Writer* body_sink = nullptr,
+                                   std::optional<uint64_t> max_body = std::nullopt) = 0;
+};
+
+class Client final : public Transport {
  public:
   explicit Client(ClientOptions options = {});
-  ~Client();  // joins the loop thread; no perform() may be running
+  ~Client() override;  // joins the loop thread; no perform() may be running
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -104,7 +114,7 @@ class Client {
   // kCancelled (req.stop), kIo (TLS and other failures), or the sink's own
   // error, which aborts the transfer.
   Result<Response> perform(const Request& req, io::Writer* body_sink = nullptr,
-                           std::optional<uint64_t> max_body = std::nullopt);
+                           std::optional<uint64_t> max_body = std::nullopt) override;
 
   const ClientOptions& options() const;
 

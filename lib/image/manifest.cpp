@@ -18,7 +18,9 @@ std::unexpected<Error> invalid(std::string_view ctx, std::string_view why) {
   return fail(Errc::kInvalidArgument, fmt::format("{}: {}", ctx, why));
 }
 
-std::string_view kind_name(ManifestKind k) { return k == ManifestKind::kIndex ? "an image index" : "an image manifest"; }
+std::string_view kind_name(ManifestKind k) {
+  return k == ManifestKind::kIndex ? "an image index" : "an image manifest";
+}
 
 bool is_kind(std::string_view type, ManifestKind k) {
   return k == ManifestKind::kIndex ? mt::is_index(type) : mt::is_manifest(type);
@@ -70,9 +72,11 @@ Result<Header> check_header(const nlohmann::json& j, std::string_view content_ty
   bool has_manifests = detail::field(j, "manifests") != nullptr;
   bool has_image_parts = detail::field(j, "config") != nullptr || detail::field(j, "layers") != nullptr;
   if (has_manifests && has_image_parts)
-    return invalid(kAnyCtx, "it has both 'manifests' (an image index) and 'config' or 'layers' (an image manifest)");
+    return invalid(kAnyCtx,
+                   "it has both 'manifests' (an image index) and 'config' or 'layers' (an image manifest)");
   if (!has_manifests && !has_image_parts)
-    return invalid(kAnyCtx, "it has neither 'manifests' (an image index) nor 'config' and 'layers' (an image manifest)");
+    return invalid(kAnyCtx,
+                   "it has neither 'manifests' (an image index) nor 'config' and 'layers' (an image manifest)");
   Header h{has_manifests ? ManifestKind::kIndex : ManifestKind::kManifest, {}};
   std::string_view ctx = h.kind == ManifestKind::kIndex ? kIndexCtx : kManifestCtx;
 

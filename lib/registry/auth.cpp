@@ -60,7 +60,7 @@ std::string basic_authorization(const Credential& c) {
   return "Basic " + base64_encode(c.username + ":" + c.password);
 }
 
-Result<Token> fetch_token(http::Client& client, const TokenRequest& tr) {
+Result<Token> fetch_token(http::Transport& client, const TokenRequest& tr) {
   auto realm = http::parse_url(tr.realm);
   std::string scopes_text = fmt::format("{}", fmt::join(tr.scopes, " "));
   auto what = [&] {

@@ -74,6 +74,6 @@ struct TokenRequest {
 // ("cannot get a token from 'https://auth.docker.io/token' for
 // 'repository:x:pull': HTTP 401 Unauthorized"), kUnavailable after retries,
 // kInvalidArgument for a malformed answer.
-Result<Token> fetch_token(http::Client& client, const TokenRequest& req);
+Result<Token> fetch_token(http::Transport& client, const TokenRequest& req);
 
 }  // namespace hoist::registry

@@ -139,13 +139,13 @@ struct RegistryClient::Impl {
     std::optional<Credential> creds;
   };
 
-  http::Client& http;
+  http::Transport& http;
   RegistryOptions opts;
   std::shared_ptr<TokenCache> tokens;
   std::vector<std::unique_ptr<Endpoint>> endpoints;  // mirrors first, origin last
   Endpoint* origin = nullptr;
 
-  Impl(http::Client& h, RegistryOptions o) : http(h), opts(std::move(o)) {
+  Impl(http::Transport& h, RegistryOptions o) : http(h), opts(std::move(o)) {
     tokens = opts.tokens ? opts.tokens : TokenCache::process();
     auto insecure_host = [&](std::string_view name) {
       if (is_loopback_registry(name)) return true;
@@ -403,7 +403,7 @@ struct RegistryClient::Impl {
   }
 };
 
-RegistryClient::RegistryClient(http::Client& http, RegistryOptions options)
+RegistryClient::RegistryClient(http::Transport& http, RegistryOptions options)
     : impl_(std::make_unique<Impl>(http, std::move(options))) {}
 RegistryClient::~RegistryClient() = default;
 
@@ -719,6 +719,33 @@ Result<std::vector<std::string>> RegistryClient::list_tags(std::string_view repo
     url = HOIST_TRY_CTX(http::resolve_url(resp->effective_url, *next), what);
   }
   return fail(Errc::kInvalidArgument, fmt::format("{}: more than {} pages", what, kMaxTagPages));
+}
+
+Result<std::optional<std::string>> RegistryClient::get_referrers(std::string_view repository,
+                                                                  const digest::Digest& subject,
+                                                                  std::string_view artifact_type) {
+  HOIST_CHECK(check_repository(repository));
+  auto& ep = *impl_->origin;
+  std::string what = fmt::format("GET referrers of '{}@{}' from '{}'", repository, subject.str(), ep.name);
+  http::Request req;
+  req.url = fmt::format("{}/v2/{}/referrers/{}", ep.base, repository, subject.str());
+  if (!artifact_type.empty()) req.url = with_query(req.url, "artifactType=" + http::url_escape(artifact_type));
+  req.headers.add("Accept", std::string(mt::kOciIndex));
+  io::StringWriter body;
+  auto resp = http::with_retries(impl_->opts.retry, [&](int) {
+    body = io::StringWriter();
+    CappedWriter capped(body, kMaxManifestBytes, fmt::format("{}: the index is larger than 4 MiB", what));
+    return impl_->send(ep, req, {pull_scope(repository)}, repository, &capped, std::nullopt);
+  });
+  if (!resp) return fail(std::move(resp).error().context(what));
+  if (resp->ok()) return std::optional<std::string>(body.take());
+  if (resp->status != 404) return fail(response_error(*resp, what));
+  // No referrers API: the tag schema.
+  std::string tag = fmt::format("{}-{}", subject.algorithm_name(), subject.hex());
+  auto m = get_manifest(repository, tag, std::span<const std::string_view>(&mt::kOciIndex, 1));
+  if (m) return std::optional<std::string>(std::move(m->bytes));
+  if (m.error().code() == Errc::kNotFound) return std::optional<std::string>();
+  return fail(std::move(m).error());
 }
 
 }  // namespace hoist::registry

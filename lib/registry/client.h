@@ -4,7 +4,7 @@
 // mounts, tags.
 //
 // Thread-safe: one client per registry, shared by concurrent downloads. It
-// borrows the process's http::Client, which must outlive it.
+// borrows the process's http::Transport (an http::Client), which must outlive it.
 //
 // Endpoints: the registry's origin ("docker.io" is reached at
 // registry-1.docker.io) over HTTPS, or plain HTTP when insecure: by default for
@@ -97,7 +97,7 @@ struct MountResult {
 
 class RegistryClient {
  public:
-  RegistryClient(http::Client& http, RegistryOptions options);
+  RegistryClient(http::Transport& http, RegistryOptions options);
   ~RegistryClient();
   RegistryClient(const RegistryClient&) = delete;
   RegistryClient& operator=(const RegistryClient&) = delete;
@@ -151,6 +151,14 @@ class RegistryClient {
                                       std::string_view bytes, std::string_view content_type);
   // GET /v2/<repo>/tags/list, following Link rel="next" pages.
   Result<std::vector<std::string>> list_tags(std::string_view repository);
+
+  // The referrers of manifest `subject` as an OCI image index (JSON bytes):
+  // GET /v2/<repo>/referrers/<digest>[?artifactType=], or where the registry
+  // lacks that API (404), the fallback tag "<alg>-<hex>" (spec.md "Referrers
+  // Tag Schema"). nullopt when neither exists. artifact_type filters only
+  // through the API (the caller filters a fallback index itself).
+  Result<std::optional<std::string>> get_referrers(std::string_view repository, const digest::Digest& subject,
+                                                   std::string_view artifact_type = {});
 
  private:
   struct Impl;

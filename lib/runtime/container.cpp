@@ -157,7 +157,7 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
     return fail(Error::from_errno(errno, "cannot create '" + dir + "'"));
   }
   p.cleanup.dir = dir;
-  HOIST_CHECK(sys::write_file_atomic(dir + "/config.json", HOIST_TRY(sys::read_file(bundle + "/config.json", 16 << 20)), 0600));
+  HOIST_CHECK(write_state_file(dir + "/config.json", HOIST_TRY(sys::read_file(bundle + "/config.json", 16 << 20))));
 
   ContainerState& st = p.state;
   st.id = o.id;
@@ -197,6 +197,7 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
     if (spec.linux_cfg.uid_mappings.empty() || spec.linux_cfg.gid_mappings.empty())
       return fail(Errc::kInvalidArgument, "a user namespace needs uidMappings and gidMappings");
     l.uid_map = spec.linux_cfg.uid_mappings;
+    cfg.become_root = true;
     l.gid_map = spec.linux_cfg.gid_mappings;
   }
   if (!spec.hostname.empty()) {
@@ -246,7 +247,9 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   sys::Fd fifo;
   if (use_fifo) {
     std::string f = dir + "/exec.fifo";
-    if (::mkfifo(f.c_str(), 0622) < 0) return fail(Error::from_errno(errno, "cannot create '" + f + "'"));
+    // 0622 whatever the umask: a mapped container root is "other" to it.
+    if (::mkfifo(f.c_str(), 0622) < 0 || ::chmod(f.c_str(), 0622) < 0)
+      return fail(Error::from_errno(errno, "cannot create '" + f + "'"));
     fifo = HOIST_TRY(sys::open_file(f, O_PATH));
     cfg.fifo_fd = fifo.get();
   }
@@ -267,13 +270,13 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   auto ps = HOIST_TRY(sys::proc_stat(st.pid));
   st.start_time = ps.start_time;
   HOIST_CHECK(save_state(o.root, st));
-  if (!o.pid_file.empty()) HOIST_CHECK(sys::write_file_atomic(o.pid_file, std::to_string(st.pid)));
+  if (!o.pid_file.empty()) HOIST_CHECK(write_state_file(o.pid_file, std::to_string(st.pid)));
   return {};
 }
 
 // Unblocks `start`: open the fifo for reading, which releases the init's
 // blocking open for writing; the init writes one byte and goes on to execve.
-Result<> open_fifo(const std::string& dir) {
+Result<> open_fifo(const std::string& dir, const ContainerState& s) {
   std::string f = dir + "/exec.fifo";
   auto fd = sys::open_file(f, O_RDONLY | O_NONBLOCK);
   if (!fd) {
@@ -288,8 +291,11 @@ Result<> open_fifo(const std::string& dir) {
       ::unlink(f.c_str());
       return {};
     }
-    // No writer at all: the init is gone (read gives EOF once nobody holds the fifo open).
+    // EOF: no writer yet. The init opens the fifo as soon as it runs again;
+    // if it is gone instead (it failed after create), say so now.
     if (n == 0) {
+      if (!sys::process_alive(s.pid, s.start_time))
+        return fail(Errc::kIo, "container init exited before start (see the create log)");
       ::poll(&pfd, 1, 10);
       continue;
     }
@@ -452,7 +458,7 @@ Result<> start(const std::string& root, const std::string& id) {
   auto spec = HOIST_TRY(load_config(dir + "/config.json"));
   // startContainer hooks run in the container before its process (runtime-spec).
   HOIST_CHECK_CTX(run_hooks(spec.hooks.start_container, state_json(s), s.pid), "startContainer hook failed");
-  HOIST_CHECK(open_fifo(dir));
+  HOIST_CHECK(open_fifo(dir, s));
   s.status = Status::kRunning;
   if (auto r = run_hooks(spec.hooks.poststart, state_json(s)); !r)
     log::warn("poststart hook failed: {}", r.error().to_string());
@@ -598,7 +604,7 @@ Result<int> exec(const ExecOptions& o) {
   auto launched = HOIST_TRY(detail::launch(l));
   ns_fds.clear();
   if (!o.pid_file.empty()) {
-    if (auto r = sys::write_file_atomic(o.pid_file, std::to_string(launched.pid)); !r) {
+    if (auto r = write_state_file(o.pid_file, std::to_string(launched.pid)); !r) {
       ::kill(launched.pid, SIGKILL);
       (void)sys::wait_pid(launched.pid);
       return fail(std::move(r).error());

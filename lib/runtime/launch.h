@@ -41,8 +41,8 @@ struct Launched {
 };
 
 // Clones the init and runs the protocol up to kReady. On error the child is
-// killed and reaped; the message names the init step. Signals in `block` stay
-// blocked in the caller (so none is lost before the supervisor's signalfd).
+// killed and reaped; the message names the init step. The caller blocks the
+// signals it will forward before calling (so none is lost before its signalfd).
 Result<Launched> launch(Launch& l);
 
 // After kReady: sends kGo and waits for the execve (EOF) or an init error.

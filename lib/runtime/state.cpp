@@ -1,6 +1,8 @@
 #include "runtime/state.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <algorithm>
@@ -47,7 +49,18 @@ Result<> save_state(std::string_view root, const ContainerState& s) {
   json a = json::object();
   for (const auto& [k, v] : s.annotations) a[k] = v;
   j["annotations"] = a;
-  return sys::write_file_atomic(state_dir(root, s.id) + "/state.json", j.dump(), 0600);
+  return write_state_file(state_dir(root, s.id) + "/state.json", j.dump());
+}
+
+Result<> write_state_file(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp";
+  {
+    auto fd = HOIST_TRY(sys::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    HOIST_CHECK(sys::write_all(fd.get(), data));
+    HOIST_CHECK(fd.close());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail(Error::from_errno(errno, "cannot rename '" + tmp + "'"));
+  return {};
 }
 
 Result<ContainerState> load_state(std::string_view root, std::string_view id) {

@@ -53,4 +53,9 @@ std::string state_json(const ContainerState& s, int indent = -1);
 
 std::string rfc3339_now();
 
+// Writes a state-dir file atomically for readers (temp file + rename) but
+// without fsync: state describes live processes and dies with them at reboot
+// (runc's state.json on /run is no more durable). Saves ~25 ms per container.
+Result<> write_state_file(const std::string& path, std::string_view data);
+
 }  // namespace hoist::runtime

@@ -79,4 +79,11 @@ hr create -b "$B" c4
 set +e; err=$(hr kill c4 SIGFOO 2>&1); rc=$?; set -e
 expect_contains "$err" "unknown signal 'SIGFOO'" "bad signal"
 hr delete -f c4
+
+# A missing working directory fails create itself, not a later start.
+config "$B" '.process.cwd = "/no/such/dir"'
+set +e; err=$(hr create -b "$B" c5 2>&1); rc=$?; set -e
+expect_eq "$rc" 1 "create with a missing cwd"
+expect_contains "$err" "changing to the working directory '/no/such/dir': No such file or directory" "cwd message"
+expect_eq "$(hr list -q)" "" "nothing left after a failed create"
 echo "run_lifecycle: ok"

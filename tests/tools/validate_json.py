@@ -84,7 +84,7 @@ def make_validator(schema_path):
         registry = referencing.Registry(retrieve=no_network).with_resources(resources)
         if "$id" not in schema:
             schema = dict(schema, **{"$id": base})
-        return cls(schema, registry=registry, format_checker=checker)
+        return cls(schema, registry=registry, format_checker=checker), referencing.exceptions.Unresolvable
 
     def no_network(uri):
         raise jsonschema.exceptions.RefResolutionError(f"'{uri}' is not a schema in {schema_path.parent}")
@@ -92,7 +92,7 @@ def make_validator(schema_path):
     resolver = jsonschema.RefResolver(base, schema, store=store,
                                       handlers={"http": no_network, "https": no_network,
                                                 "file": no_network, "": no_network})
-    return cls(schema, resolver=resolver, format_checker=checker)
+    return cls(schema, resolver=resolver, format_checker=checker), jsonschema.exceptions.RefResolutionError
 
 
 def documents(name):
@@ -125,18 +125,14 @@ def main(argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     schema_path = pathlib.Path(argv[1])
-    validator = make_validator(schema_path)
+    validator, unresolvable = make_validator(schema_path)
     bad = 0
     for name in argv[2:]:
         for label, value in documents(name):
             try:
                 errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))
-            except jsonschema.exceptions.RefResolutionError as e:
+            except unresolvable as e:
                 die(f"cannot resolve a $ref in '{schema_path}': {e}")
-            except Exception as e:  # referencing's Unresolvable
-                if type(e).__name__.startswith(("Unresolvable", "NoSuchResource", "PointerToNowhere")):
-                    die(f"cannot resolve a $ref in '{schema_path}': {e}")
-                raise
             for e in errors:
                 print(f"{label}: at {pointer(e.absolute_path)}: {e.message}", file=sys.stderr)
             if errors:

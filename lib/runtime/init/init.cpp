@@ -376,10 +376,20 @@ void wait_start(const InitConfig& c) {
 void close_inherited_fds(const InitConfig& c) {
   // CVE-2024-21626: no descriptor of the host (a directory, /sys/fs/cgroup, ...)
   // may survive into the container, and none may serve as a cwd below. Only
-  // stdio and the sync socket (CLOEXEC, gone at execve) stay.
-  unsigned s = unsigned(c.sync_fd);
-  if (s > 3 && ::syscall(SYS_close_range, 3u, s - 1, 0u) < 0) die(c, Step::kCloseFds, errno);
-  if (::syscall(SYS_close_range, s + 1, ~0u, 0u) < 0) die(c, Step::kCloseFds, errno);
+  // stdio, the sync socket (CLOEXEC, gone at execve) and exec.fifo's O_PATH
+  // handle (a fifo, not a directory; closed after start) stay.
+  unsigned keep[2] = {unsigned(c.sync_fd), c.fifo_fd >= 0 ? unsigned(c.fifo_fd) : unsigned(c.sync_fd)};
+  if (keep[0] > keep[1]) {
+    unsigned t = keep[0];
+    keep[0] = keep[1];
+    keep[1] = t;
+  }
+  unsigned from = 3;
+  for (unsigned k : keep) {
+    if (k > from && ::syscall(SYS_close_range, from, k - 1, 0u) < 0) die(c, Step::kCloseFds, errno);
+    if (k + 1 > from) from = k + 1;
+  }
+  if (::syscall(SYS_close_range, from, ~0u, 0u) < 0) die(c, Step::kCloseFds, errno);
 }
 
 void change_dir(const InitConfig& c) {
@@ -473,6 +483,13 @@ void run_init(const InitConfig& c) {
     if (::setns(c.joins[i].fd, c.joins[i].nstype) < 0) die(c, Step::kSetns, errno, int(i));
   for (const auto& j : c.joins) ::close(j.fd);
   if (c.unshare_flags && ::unshare(c.unshare_flags) < 0) die(c, Step::kUnshare, errno);
+  // Ordering: in a new user namespace our ids are still the host's (unmapped
+  // there, so files we make would fail with EOVERFLOW) until we switch to the
+  // namespace's root, which the maps written by the parent now define.
+  if (c.become_root) {
+    if (::syscall(SYS_setresgid, 0, 0, 0) < 0) die(c, Step::kSetgid, errno);
+    if (::syscall(SYS_setresuid, 0, 0, 0) < 0) die(c, Step::kSetuid, errno);
+  }
 
   if (::setsid() < 0) die(c, Step::kSetsid, errno);
 
@@ -494,16 +511,17 @@ void run_init(const InitConfig& c) {
     if (::syscall(SYS_prlimit64, 0, c.rlimits[i].first, &c.rlimits[i].second, nullptr) < 0)
       die(c, Step::kRlimit, errno, int(i));
 
+  close_inherited_fds(c);
+  // Ordering: cwd after the fds are closed (CVE-2024-21626) and as root, before
+  // the uid change (runc tries here first too); before kReady so that `create`
+  // still reports a bad cwd.
+  change_dir(c);
+
   // Ordering: the launcher may exit after kReady (create): drop the death
   // signal first or the container would die with it.
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   send_msg(c, Msg::kReady);
   wait_start(c);
-
-  close_inherited_fds(c);
-  // Ordering: cwd after the fds are closed (CVE-2024-21626) and as root, before
-  // the uid change (runc tries here first too).
-  change_dir(c);
   // Without no_new_privs a filter needs CAP_SYS_ADMIN: load it while we have it
   // (runc does the same); it must then allow what follows.
   if (!c.seccomp.empty() && c.seccomp_early) load_seccomp(c);

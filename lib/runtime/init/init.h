@@ -35,6 +35,7 @@ struct InitConfig {
   // Exec into a running container: no rootfs work, no hostname, no sysctl.
   bool exec_mode = false;
   bool in_user_ns = false;  // devices are bind-mounted, not made
+  bool become_root = false; // new user ns: switch to its uid/gid 0 once mapped
   bool pre_pivot_hooks = false;
 
   // Rootfs (host path of the bundle's root, absolute).

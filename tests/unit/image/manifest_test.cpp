@@ -128,7 +128,8 @@ TEST_CASE("mediaType and Content-Type must agree") {
                 "Content-Type 'application/vnd.oci.image.manifest.v1+json' does not name an image index");
   }
   SUBCASE("index mediaType on a manifest body") {
-    auto r = parse_any(edit(test::kOciManifest, "image.manifest.v1+json\",\n  \"config", "image.index.v1+json\",\n  \"config"));
+    auto r = parse_any(
+        edit(test::kOciManifest, "image.manifest.v1+json\",\n  \"config", "image.index.v1+json\",\n  \"config"));
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "names an image index but the body is an image manifest");
   }
@@ -143,7 +144,8 @@ TEST_CASE("mediaType and Content-Type must agree") {
     check_error(r.error(), Errc::kInvalidArgument, "is not an image manifest media type");
   }
   SUBCASE("Docker Content-Type needs a mediaType in the body") {
-    auto body = edit(test::kDockerManifest, "\"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",", "");
+    auto body =
+        edit(test::kDockerManifest, "\"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",", "");
     CHECK(parse_manifest(body).has_value());  // as OCI, the field is optional
     auto r = parse_manifest(body, mt::kDockerManifest);
     REQUIRE_FALSE(r);
@@ -255,7 +257,8 @@ TEST_CASE("descriptors inside are parsed strictly") {
 TEST_CASE("platform in an index entry is parsed strictly") {
   auto r = parse_index(edit(test::kOciIndex, "\"architecture\": \"ppc64le\",", ""));
   REQUIRE_FALSE(r);
-  check_error(r.error(), Errc::kInvalidArgument, "invalid image index: manifests[0]: 'platform': 'architecture' is missing");
+  check_error(r.error(), Errc::kInvalidArgument,
+              "invalid image index: manifests[0]: 'platform': 'architecture' is missing");
   auto r2 = parse_index(edit(test::kOciIndex, "\"os.features\": [\"win32k\"]", "\"os.features\": \"win32k\""));
   REQUIRE_FALSE(r2);
   check_error(r2.error(), Errc::kInvalidArgument, "manifests[1]: 'platform': 'os.features' must be an array");
@@ -297,7 +300,8 @@ TEST_CASE("serialize: Go field order, round trip, and no re-serialisation of par
 
   auto idx = parse_index(test::kOciIndex).value();
   std::string ib = serialize(idx);
-  CHECK(ib.starts_with("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["));
+  CHECK(ib.starts_with(
+      "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["));
   CHECK(ib.find("\"platform\":{\"architecture\":\"amd64\",\"os\":\"windows\",\"os.version\":\"10.0.14393.1066\","
                 "\"os.features\":[\"win32k\"]}") != std::string::npos);
   auto idx_again = parse_index(ib);

@@ -134,6 +134,14 @@ TEST_CASE("push and pull blobs and manifests through docker-registry") {
   REQUIRE(tags.has_value());
   std::sort(tags->begin(), tags->end());
   CHECK(*tags == std::vector<std::string>{"alpha", "v1", "v2", "v3"});
+
+  // Referrers: docker-registry 2.8 has no referrers API, so the tag schema.
+  CHECK(c.get_referrers("test/app", *md).value() == std::nullopt);
+  std::string index = fmt::format(
+      R"({{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}})");
+  REQUIRE(c.put_manifest("test/app", "sha256-" + md->hex(), index, "application/vnd.oci.image.index.v1+json")
+              .has_value());
+  CHECK(c.get_referrers("test/app", *md).value() == index);
 }
 
 TEST_CASE("registry errors are parsed from docker-registry's JSON") {

@@ -73,7 +73,8 @@ struct TinyImage {
   }
 };
 
-// `seed` makes the image unique (file content and config differ).
+// `seed` makes the image unique (file content and config differ). History entries
+// carry "created": umoci 0.4.7 stat crashes on history without it.
 inline TinyImage make_tiny_image(const std::string& seed = "hello") {
   TempDir work;
   std::string root = work / "root";
@@ -89,8 +90,9 @@ inline TinyImage make_tiny_image(const std::string& seed = "hello") {
   img.layer = read_all(work / "layer.tar.gz");
   img.diff_id = digest::sha256_of(tar);
   img.config = fmt::format(
-      R"({{"architecture":"amd64","os":"linux","config":{{"Env":["SEED={}"],"Cmd":["/bin/sh"]}},)"
-      R"("rootfs":{{"type":"layers","diff_ids":["{}"]}},"history":[{{"created_by":"test"}}]}})",
+      R"({{"created":"1970-01-01T00:00:00Z","architecture":"amd64","os":"linux",)"
+      R"("config":{{"Env":["SEED={}"],"Cmd":["/bin/sh"]}},"rootfs":{{"type":"layers","diff_ids":["{}"]}},)"
+      R"("history":[{{"created":"1970-01-01T00:00:00Z","created_by":"test"}}]}})",
       seed, img.diff_id.str());
   img.layer_desc.media_type = image::media_type::kOciLayerGzip;
   img.layer_desc.digest = digest::sha256_of(img.layer);

@@ -158,14 +158,17 @@ TEST_CASE("store: two processes adding 50 refs each lose none") {
 TEST_CASE("store: a held lock makes others wait, then time out naming the holder") {
   TempDir t;
   auto s = store::Store::open(t.path(), {std::chrono::milliseconds(200)}).value();
-  int ready[2];
+  int ready[2], release[2];
   REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(release) == 0);
   pid_t holder = hoist::testing::fork_child([&] {
     auto lock = store::LockFile::acquire(t / "lock", store::LockFile::Mode::kExclusive, std::chrono::milliseconds(0),
                                          "test");
     if (!lock) return 2;
     (void)!write(ready[1], "x", 1);
-    sleep(2);
+    char c;
+    (void)!read(release[0], &c, 1);
+    usleep(100 * 1000);  // the waiter below is already polling
     return 0;
   });
   char c;
@@ -175,11 +178,11 @@ TEST_CASE("store: a held lock makes others wait, then time out naming the holder
   CHECK(r.error().code() == Errc::kUnavailable);
   CHECK(r.error().message() == fmt::format("store '{}' is locked by pid {}", t.path(), holder));
   // A patient caller gets through once the holder is gone.
+  REQUIRE(write(release[1], "x", 1) == 1);
   auto patient = store::Store::open(t.path(), {std::chrono::milliseconds(10000)}).value();
   CHECK(patient->list_refs().has_value());
   CHECK(hoist::testing::wait_child(holder) == 0);
-  close(ready[0]);
-  close(ready[1]);
+  for (int fd : {ready[0], ready[1], release[0], release[1]}) close(fd);
 }
 
 TEST_CASE("store: fsck reports corrupt blobs, strays, missing blobs and leftovers") {
@@ -232,5 +235,7 @@ TEST_CASE("store: skopeo and umoci read the store as an OCI layout") {
     std::tie(rc, out) = hoist::testing::run(fmt::format("umoci list --layout {}", dir));
     CHECK_MESSAGE(rc == 0, out);
     CHECK(out.find(name) != std::string::npos);
+    std::tie(rc, out) = hoist::testing::run(fmt::format("umoci stat --image {}:{}", dir, name));
+    CHECK_MESSAGE(rc == 0, out);
   }
 }

@@ -1,0 +1,498 @@
+#include "archive/apply.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "archive/path.h"
+#include "sys/openat2.h"
+#include "sys/tree.h"
+
+namespace hoist::archive {
+
+namespace {
+
+constexpr std::string_view kWhiteoutPrefix = ".wh.";
+constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+// Parent directory fds kept open between entries (tars list a directory's
+// children together, so a handful is enough).
+constexpr size_t kMaxCachedDirs = 128;
+
+std::string join(std::string_view dir, std::string_view name) {
+  if (dir.empty()) return std::string(name);
+  std::string s;
+  s.reserve(dir.size() + 1 + name.size());
+  s.append(dir).append("/").append(name);
+  return s;
+}
+
+Error errno_error(int err, std::string_view what) { return Error::from_errno(err, std::string(what)); }
+
+// The process umask, read without changing it (umask(2) would race other threads).
+mode_t current_umask() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return 07777;  // unknown: always chmod
+  char line[256];
+  mode_t m = 07777;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned v;
+    if (std::sscanf(line, "Umask: %o", &v) == 1) {
+      m = mode_t(v);
+      break;
+    }
+  }
+  std::fclose(f);
+  return m;
+}
+
+struct DirMeta {
+  std::string path;
+  uint32_t mode;
+  struct timespec times[2];
+};
+
+class Applier {
+ public:
+  Applier(const sys::Fd& root, const ApplyOptions& opts)
+      : root_(root), opts_(opts), euid_(::geteuid()), egid_(::getegid()), umask_(current_umask()) {}
+
+  Result<ApplyStats> run(io::Reader& in) {
+    TarReader tar(in);
+    for (;;) {
+      auto next = tar.next();
+      if (!next) return fail(std::move(next).error());
+      if (!*next) break;
+      TarEntry& e = **next;
+      stats_.entries++;
+      if (cache_dirty_) {
+        dirs_.clear();
+        cache_dirty_ = false;
+      }
+      auto r = apply(tar, e);
+      if (!r) return fail(std::move(r).error().context("entry '" + e.path + "'"));
+    }
+    HOIST_CHECK(finish_dirs());
+    return stats_;
+  }
+
+ private:
+  struct CachedDir {
+    sys::Fd fd;
+    bool setgid;
+  };
+
+  void warn(std::string_view msg) {
+    stats_.skipped++;
+    if (opts_.warn) opts_.warn(msg);
+  }
+
+  // An fd of directory `dir` (cleaned) inside the root, creating missing parents
+  // (mode 0755, as docker and umoci do). Owned by the cache: valid until the next
+  // entry starts.
+  Result<const CachedDir*> parent(std::string_view dir) {
+    auto it = dirs_.find(std::string(dir));
+    if (it != dirs_.end()) return &it->second;
+    if (dirs_.size() >= kMaxCachedDirs) dirs_.clear();
+    sys::Fd fd = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
+    struct stat st;
+    bool setgid = ::fstat(fd.get(), &st) == 0 && (st.st_mode & S_ISGID);
+    auto [ins, ok] = dirs_.emplace(std::string(dir), CachedDir{std::move(fd), setgid});
+    (void)ok;
+    return &ins->second;
+  }
+
+  // Something is at dirfd/name where a new entry goes. Keeps an existing directory
+  // when the new entry is one too (returns true); otherwise removes it, whatever it
+  // is, without following it (returns false: create again).
+  Result<bool> make_room(int dirfd, const std::string& name, bool want_dir) {
+    struct stat st;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return false;
+      return fail(errno_error(errno, "cannot inspect existing '" + name + "'"));
+    }
+    if (want_dir && S_ISDIR(st.st_mode)) return true;
+    HOIST_CHECK(sys::remove_all_at(dirfd, name));
+    // A removed directory or symlink may be a cached parent (or on the way to one).
+    cache_dirty_ = true;
+    return false;
+  }
+
+  Result<> chown_at(int dirfd, const std::string& name, const TarEntry& e, bool parent_setgid) {
+    if (opts_.rootless) {
+      if (e.type == EntryType::kSymlink) return {};  // user.* xattrs are not allowed on symlinks
+      if (e.uid == 0 && e.gid == 0) return {};
+      auto r = sys::set_xattr_at(dirfd, name, std::string(kRootlessXattr), encode_rootless_owner(e.uid, e.gid));
+      if (!r) warn(r.error().to_string());
+      return {};
+    }
+    if (e.uid == euid_ && e.gid == egid_ && !parent_setgid) return {};
+    if (::fchownat(dirfd, name.empty() ? "." : name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0)
+      return fail(errno_error(errno, "cannot change owner to " + std::to_string(e.uid) + ":" + std::to_string(e.gid)));
+    return {};
+  }
+
+  bool skip_xattr(const std::string& key) {
+    // overlayfs reads trusted.overlay.* as instructions (redirects, opaque dirs,
+    // metacopy); a layer must not smuggle them into a snapshot.
+    if (key.starts_with("trusted.overlay.")) {
+      warn("skipping xattr '" + key + "'");
+      return true;
+    }
+    return false;
+  }
+
+  Result<> xattr_failed(int err, const std::string& key) {
+    if (err == ENOTSUP || (opts_.rootless && (err == EPERM || err == EACCES))) {
+      warn("cannot set xattr '" + key + "': " + std::string(std::strerror(err)) + " (skipped)");
+      return {};
+    }
+    return fail(errno_error(err, "cannot set xattr '" + key + "'"));
+  }
+
+  Result<> xattrs_fd(int fd, const TarEntry& e) {
+    for (const auto& [k, v] : e.xattrs) {
+      if (skip_xattr(k)) continue;
+      if (::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) != 0) HOIST_CHECK(xattr_failed(errno, k));
+    }
+    return {};
+  }
+
+  Result<> xattrs_at(int dirfd, const std::string& name, const TarEntry& e) {
+    for (const auto& [k, v] : e.xattrs) {
+      if (skip_xattr(k)) continue;
+      auto r = sys::set_xattr_at(dirfd, name, k, v);
+      if (!r) HOIST_CHECK(xattr_failed(r.error().sys_errno(), k));
+    }
+    return {};
+  }
+
+  static void times_of(const TarEntry& e, struct timespec ts[2]) {
+    ts[1].tv_sec = e.mtime_sec;
+    ts[1].tv_nsec = e.mtime_nsec;
+    if (e.atime) {
+      ts[0].tv_sec = e.atime->first;
+      ts[0].tv_nsec = e.atime->second;
+    } else {
+      ts[0] = ts[1];
+    }
+  }
+
+  Result<> apply(TarReader& tar, TarEntry& e) {
+    std::string path = HOIST_TRY(clean_path(e.path));
+    auto [dir_v, base_v] = split_path(path);
+    std::string dir(dir_v), base(base_v);
+
+    if (base.starts_with(kWhiteoutPrefix)) return whiteout(dir, base);
+
+    if (path.empty()) {
+      if (e.type != EntryType::kDir) return fail(Errc::kInvalidArgument, "cannot replace the root directory");
+      // "./": the root's own metadata.
+      int rfd = root_.get();
+      HOIST_CHECK(chown_at(rfd, "", e, false));
+      HOIST_CHECK(xattrs_at(rfd, "", e));
+      DirMeta m{"", e.mode, {}};
+      times_of(e, m.times);
+      deferred_.push_back(std::move(m));
+      return {};
+    }
+
+    const CachedDir* p = HOIST_TRY(parent(dir));
+    int pfd = p->fd.get();
+    created_.insert(path);
+    switch (e.type) {
+      case EntryType::kFile: return file(tar, e, pfd, base, p->setgid);
+      case EntryType::kDir: return directory(e, path, pfd, base, p->setgid);
+      case EntryType::kSymlink: return symlink(e, pfd, base, p->setgid);
+      case EntryType::kHardlink: return hardlink(e, path, pfd, base);
+      case EntryType::kChar:
+      case EntryType::kBlock:
+      case EntryType::kFifo: return special(e, pfd, base, p->setgid);
+      case EntryType::kOther: break;
+    }
+    created_.erase(path);
+    warn("skipping entry '" + e.path + "' of unsupported type");
+    return {};
+  }
+
+  Result<> whiteout(const std::string& dir, const std::string& base) {
+    stats_.removed++;
+    if (base == kOpaqueMarker) {
+      // The opaque directory itself is created when missing: the marker means
+      // "this directory, with only this layer's children".
+      const CachedDir* p = HOIST_TRY(parent(dir));
+      if (opts_.whiteouts == WhiteoutMode::kOverlay)
+        return sys::set_xattr_at(p->fd.get(), "", "trusted.overlay.opaque", "y");
+      auto names = HOIST_TRY(sys::list_dir_at(p->fd.get(), ""));
+      for (const auto& n : names) {
+        if (created_.contains(join(dir, n))) continue;
+        HOIST_CHECK(sys::remove_all_at(p->fd.get(), n));
+        cache_dirty_ = true;
+      }
+      return {};
+    }
+    std::string name = base.substr(kWhiteoutPrefix.size());
+    if (name.empty() || name == "." || name == ".." || name.starts_with(kWhiteoutPrefix))
+      return fail(Errc::kInvalidArgument, "invalid whiteout name");
+    std::string target = join(dir, name);
+    if (created_.contains(target)) return {};  // hides lower layers only
+    if (opts_.whiteouts == WhiteoutMode::kOverlay) {
+      const CachedDir* p = HOIST_TRY(parent(dir));
+      created_.insert(target);
+      HOIST_CHECK(make_room(p->fd.get(), name, false));
+      return sys::make_whiteout_at(p->fd.get(), name);
+    }
+    // Nothing to remove when the directory is not there (or is not a directory).
+    int fd = sys::open_in_root_raw(root_.get(), dir.c_str(), O_PATH | O_DIRECTORY);
+    if (fd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return {};
+      return fail(errno_error(errno, "cannot open '" + dir + "'"));
+    }
+    sys::Fd dfd(fd);
+    HOIST_CHECK(sys::remove_all_at(dfd.get(), name));
+    cache_dirty_ = true;
+    return {};
+  }
+
+  Result<> file(TarReader& tar, const TarEntry& e, int pfd, const std::string& base, bool setgid) {
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    mode_t perm = e.mode & 0777;
+    int fd = ::openat(pfd, base.c_str(), flags, perm);
+    if (fd < 0 && errno == EEXIST) {
+      HOIST_CHECK(make_room(pfd, base, false));
+      fd = ::openat(pfd, base.c_str(), flags, perm);
+    }
+    if (fd < 0) return fail(errno_error(errno, "cannot create file"));
+    sys::Fd f(fd);
+    stats_.files++;
+    uint64_t end = 0;
+    for (;;) {
+      auto blk = HOIST_TRY(tar.read_data());
+      if (!blk) break;
+      auto bytes = blk->bytes;
+      uint64_t off = blk->offset;
+      while (!bytes.empty()) {
+        ssize_t n = ::pwrite(fd, bytes.data(), bytes.size(), off_t(off));
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return fail(errno_error(errno, "cannot write file"));
+        }
+        bytes = bytes.subspan(size_t(n));
+        off += uint64_t(n);
+        stats_.data_bytes += uint64_t(n);
+      }
+      if (off > end) end = off;
+    }
+    // Sparse files end in a hole, or are all hole: the size comes from the header.
+    if (end < e.size && ::ftruncate(fd, off_t(e.size)) != 0) return fail(errno_error(errno, "cannot extend file"));
+    if (opts_.rootless) {
+      if (e.uid != 0 || e.gid != 0) {
+        std::string v = encode_rootless_owner(e.uid, e.gid);
+        if (::fsetxattr(fd, kRootlessXattr.data(), v.data(), v.size(), 0) != 0)
+          warn("cannot record owner of '" + e.path + "': " + std::strerror(errno));
+      }
+    } else if (e.uid != euid_ || e.gid != egid_ || setgid) {
+      // Before chmod: chown clears setuid/setgid bits.
+      if (::fchown(fd, e.uid, e.gid) != 0)
+        return fail(errno_error(errno, "cannot change owner to " + std::to_string(e.uid) + ":" + std::to_string(e.gid)));
+    }
+    // After chown: chown clears security.capability.
+    HOIST_CHECK(xattrs_fd(fd, e));
+    // The fd stays writable whatever mode the file was created with; the umask
+    // may have cut bits, and setuid/setgid/sticky need an explicit chmod.
+    if ((perm & ~umask_) != e.mode) {
+      if (::fchmod(fd, e.mode) != 0) return fail(errno_error(errno, "cannot change mode"));
+    }
+    struct timespec ts[2];
+    times_of(e, ts);
+    if (::futimens(fd, ts) != 0) return fail(errno_error(errno, "cannot set times"));
+    return f.close();
+  }
+
+  Result<> directory(const TarEntry& e, const std::string& path, int pfd, const std::string& base, bool setgid) {
+    // 0700 until the layer ends: a rootless user must be able to write children
+    // into a directory whose final mode is 0555.
+    if (::mkdirat(pfd, base.c_str(), 0700) != 0) {
+      if (errno != EEXIST) return fail(errno_error(errno, "cannot create directory"));
+      bool keep = HOIST_TRY(make_room(pfd, base, true));
+      if (!keep && ::mkdirat(pfd, base.c_str(), 0700) != 0) return fail(errno_error(errno, "cannot create directory"));
+    }
+    HOIST_CHECK(chown_at(pfd, base, e, setgid));
+    HOIST_CHECK(xattrs_at(pfd, base, e));
+    DirMeta m{path, e.mode, {}};
+    times_of(e, m.times);
+    deferred_.push_back(std::move(m));
+    return {};
+  }
+
+  Result<> symlink(const TarEntry& e, int pfd, const std::string& base, bool setgid) {
+    // The target is stored as written; it is never followed here.
+    if (::symlinkat(e.linkname.c_str(), pfd, base.c_str()) != 0) {
+      if (errno != EEXIST) return fail(errno_error(errno, "cannot create symlink"));
+      HOIST_CHECK(make_room(pfd, base, false));
+      if (::symlinkat(e.linkname.c_str(), pfd, base.c_str()) != 0) return fail(errno_error(errno, "cannot create symlink"));
+    }
+    HOIST_CHECK(chown_at(pfd, base, e, setgid));
+    if (!opts_.rootless) HOIST_CHECK(xattrs_at(pfd, base, e));
+    struct timespec ts[2];
+    times_of(e, ts);
+    if (::utimensat(pfd, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) return fail(errno_error(errno, "cannot set times"));
+    return {};
+  }
+
+  Result<> hardlink(const TarEntry& e, const std::string& path, int pfd, const std::string& base) {
+    auto target = clean_path(e.linkname);
+    if (!target) return fail(std::move(target).error().context("hardlink target '" + e.linkname + "'"));
+    if (target->empty()) return fail(Errc::kInvalidArgument, "hardlink to the root directory");
+    if (*target == path) return {};
+    auto [tdir, tbase] = split_path(*target);
+    // The target's directory is resolved inside the root; its last component is
+    // not followed (linkat without AT_SYMLINK_FOLLOW links a symlink itself).
+    int tfd = sys::open_in_root_raw(root_.get(), std::string(tdir).c_str(), O_PATH | O_DIRECTORY);
+    if (tfd < 0) {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return fail(Errc::kInvalidArgument, "hardlink target '" + e.linkname + "' not found");
+      return fail(errno_error(errno, "cannot open hardlink target '" + e.linkname + "'"));
+    }
+    sys::Fd t(tfd);
+    std::string tb(tbase);
+    for (int attempt = 0;; ++attempt) {
+      if (::linkat(tfd, tb.c_str(), pfd, base.c_str(), 0) == 0) return {};
+      int err = errno;
+      if (err == ENOENT) return fail(Errc::kInvalidArgument, "hardlink target '" + e.linkname + "' not found");
+      if (err == EPERM) {
+        struct stat st;
+        if (::fstatat(tfd, tb.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+          return fail(Errc::kInvalidArgument, "hardlink target '" + e.linkname + "' is a directory");
+      }
+      if (err != EEXIST || attempt > 0) return fail(errno_error(err, "cannot link to '" + e.linkname + "'"));
+      struct stat a, b;
+      if (::fstatat(tfd, tb.c_str(), &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+          ::fstatat(pfd, base.c_str(), &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return {};  // already that file
+      HOIST_CHECK(make_room(pfd, base, false));
+    }
+  }
+
+  Result<> special(const TarEntry& e, int pfd, const std::string& base, bool setgid) {
+    mode_t type = e.type == EntryType::kChar ? S_IFCHR : e.type == EntryType::kBlock ? S_IFBLK : S_IFIFO;
+    if (type != S_IFIFO && opts_.rootless) {
+      warn("skipping device node '" + e.path + "' (rootless)");
+      return {};
+    }
+    dev_t dev = type == S_IFIFO ? 0 : makedev(e.dev_major, e.dev_minor);
+    if (::mknodat(pfd, base.c_str(), type | 0600, dev) != 0) {
+      if (errno != EEXIST) return fail(errno_error(errno, "cannot create device node"));
+      HOIST_CHECK(make_room(pfd, base, false));
+      if (::mknodat(pfd, base.c_str(), type | 0600, dev) != 0) return fail(errno_error(errno, "cannot create device node"));
+    }
+    HOIST_CHECK(chown_at(pfd, base, e, setgid));
+    HOIST_CHECK(xattrs_at(pfd, base, e));
+    HOIST_CHECK(sys::chmod_at(pfd, base, e.mode));
+    struct timespec ts[2];
+    times_of(e, ts);
+    if (::utimensat(pfd, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0) return fail(errno_error(errno, "cannot set times"));
+    return {};
+  }
+
+  // Directory modes and times, after every child of the layer is in. Each path is
+  // resolved again inside the root; one that is no longer a directory (replaced
+  // later in the layer) is skipped.
+  Result<> finish_dirs() {
+    dirs_.clear();
+    for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
+      auto [dir_v, base_v] = split_path(it->path);
+      std::string dir(dir_v), base(base_v);
+      int pfd;
+      sys::Fd holder;
+      if (it->path.empty()) {
+        pfd = root_.get();
+        base = ".";
+      } else {
+        int fd = sys::open_in_root_raw(root_.get(), dir.c_str(), O_PATH | O_DIRECTORY);
+        if (fd < 0) continue;
+        holder.reset(fd);
+        pfd = fd;
+      }
+      struct stat st;
+      if (::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
+      if ((st.st_mode & 07777) != it->mode && ::fchmodat(pfd, base.c_str(), it->mode, 0) != 0)
+        return fail(errno_error(errno, "cannot change mode of '" + it->path + "'"));
+      if (::utimensat(pfd, base.c_str(), it->times, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail(errno_error(errno, "cannot set times of '" + it->path + "'"));
+    }
+    deferred_.clear();
+    return {};
+  }
+
+  const sys::Fd& root_;
+  const ApplyOptions& opts_;
+  uid_t euid_;
+  gid_t egid_;
+  mode_t umask_;
+  std::unordered_map<std::string, CachedDir> dirs_;
+  bool cache_dirty_ = false;
+  std::unordered_set<std::string> created_;
+  std::vector<DirMeta> deferred_;
+  ApplyStats stats_;
+};
+
+void put_varint(std::string& out, uint32_t v) {
+  while (v >= 0x80) {
+    out += char((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += char(v);
+}
+
+}  // namespace
+
+Result<ApplyStats> apply_tar(io::Reader& tar, const sys::Fd& root, const ApplyOptions& options) {
+  Applier a(root, options);
+  return a.run(tar);
+}
+
+std::string encode_rootless_owner(uint32_t uid, uint32_t gid) {
+  std::string out;
+  if (uid != 0) {
+    out += char(0x08);
+    put_varint(out, uid);
+  }
+  if (gid != 0) {
+    out += char(0x10);
+    put_varint(out, gid);
+  }
+  return out;
+}
+
+Result<std::pair<uint32_t, uint32_t>> decode_rootless_owner(std::string_view v) {
+  uint32_t ids[2] = {0, 0};
+  size_t i = 0;
+  while (i < v.size()) {
+    uint8_t key = uint8_t(v[i++]);
+    if ((key & 7) != 0) return fail(Errc::kInvalidArgument, "invalid rootless owner xattr: unexpected wire type");
+    uint64_t val = 0;
+    int shift = 0;
+    for (;;) {
+      if (i >= v.size() || shift > 35) return fail(Errc::kInvalidArgument, "invalid rootless owner xattr: bad varint");
+      uint8_t b = uint8_t(v[i++]);
+      val |= uint64_t(b & 0x7f) << shift;
+      shift += 7;
+      if (!(b & 0x80)) break;
+    }
+    uint32_t field = key >> 3;
+    if (field == 1 || field == 2) ids[field - 1] = uint32_t(val);
+  }
+  return std::pair<uint32_t, uint32_t>(ids[0], ids[1]);
+}
+
+}  // namespace hoist::archive
