@@ -8,9 +8,10 @@ pkgs=(
   libcxxopts-dev nlohmann-json3-dev libfmt-dev doctest-dev
   libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
   librocksdb-dev libseccomp-dev libcap-dev
-  # test peers and helpers
+  # test peers and helpers (podman drives hoist-run in a test)
   docker-registry skopeo umoci runc busybox-static apache2-utils python3 python3-jsonschema openssl curl ca-certificates
-  jq file procps util-linux iproute2
+  jq file procps util-linux iproute2 zstd gzip tar strace
+  podman conmon
   # benchmarks
   hyperfine crun
 )

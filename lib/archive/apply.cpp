@@ -57,9 +57,10 @@ mode_t current_umask() {
 
 struct DirMeta {
   std::string path;
-  uint32_t mode;
+  uint32_t mode;  // kTimesOnly: restore times, leave the mode
   struct timespec times[2];
 };
+constexpr uint32_t kTimesOnly = ~0u;
 
 class Applier {
  public:
@@ -105,10 +106,21 @@ class Applier {
     if (dirs_.size() >= kMaxCachedDirs) dirs_.clear();
     sys::Fd fd = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
     struct stat st;
-    bool setgid = ::fstat(fd.get(), &st) == 0 && (st.st_mode & S_ISGID);
-    auto [ins, ok] = dirs_.emplace(std::string(dir), CachedDir{std::move(fd), setgid});
-    (void)ok;
-    return &ins->second;
+    bool ok = ::fstat(fd.get(), &st) == 0;
+    bool setgid = ok && (st.st_mode & S_ISGID);
+    if (ok) save_times(dir, st);
+    auto ins = dirs_.emplace(std::string(dir), CachedDir{std::move(fd), setgid});
+    return &ins.first->second;
+  }
+
+  // Entries added to or removed from a directory of a lower layer change its
+  // mtime; like umoci, put back the time it had (a directory entry of this layer
+  // sets its own time instead, later).
+  void save_times(std::string_view dir, const struct stat& st) {
+    std::string d(dir);
+    if (saved_.contains(d) || created_.contains(d)) return;
+    DirMeta m{d, kTimesOnly, {st.st_atim, st.st_mtim}};
+    saved_.emplace(std::move(d), m);
   }
 
   // Something is at dirfd/name where a new entry goes. Keeps an existing directory
@@ -258,6 +270,8 @@ class Applier {
       return fail(errno_error(errno, "cannot open '" + dir + "'"));
     }
     sys::Fd dfd(fd);
+    struct stat st;
+    if (::fstat(fd, &st) == 0) save_times(dir, st);
     HOIST_CHECK(sys::remove_all_at(dfd.get(), name));
     cache_dirty_ = true;
     return {};
@@ -409,7 +423,13 @@ class Applier {
   // later in the layer) is skipped.
   Result<> finish_dirs() {
     dirs_.clear();
-    for (auto it = deferred_.rbegin(); it != deferred_.rend(); ++it) {
+    std::vector<DirMeta> all;
+    all.reserve(saved_.size() + deferred_.size());
+    for (auto& [k, v] : saved_) all.push_back(v);
+    // Restored times first, then the layer's own directory entries (in order: a
+    // directory listed twice gets its last entry's metadata).
+    for (auto& d : deferred_) all.push_back(d);
+    for (auto it = all.begin(); it != all.end(); ++it) {
       auto [dir_v, base_v] = split_path(it->path);
       std::string dir(dir_v), base(base_v);
       int pfd;
@@ -425,12 +445,14 @@ class Applier {
       }
       struct stat st;
       if (::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
-      if ((st.st_mode & 07777) != it->mode && ::fchmodat(pfd, base.c_str(), it->mode, 0) != 0)
+      if (it->mode != kTimesOnly && (st.st_mode & 07777) != it->mode &&
+          ::fchmodat(pfd, base.c_str(), it->mode, 0) != 0)
         return fail(errno_error(errno, "cannot change mode of '" + it->path + "'"));
       if (::utimensat(pfd, base.c_str(), it->times, AT_SYMLINK_NOFOLLOW) != 0)
         return fail(errno_error(errno, "cannot set times of '" + it->path + "'"));
     }
     deferred_.clear();
+    saved_.clear();
     return {};
   }
 
@@ -443,6 +465,7 @@ class Applier {
   bool cache_dirty_ = false;
   std::unordered_set<std::string> created_;
   std::vector<DirMeta> deferred_;
+  std::unordered_map<std::string, DirMeta> saved_;
   ApplyStats stats_;
 };
 

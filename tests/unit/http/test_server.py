@@ -14,6 +14,7 @@ Endpoints (all bodies deterministic):
   /truncate?n=N&send=S  declares Content-Length N, sends S bytes, closes
   /stall?n=N            sends N bytes, then nothing for a long time
   /count                how many requests this server has seen
+With --tls CERT KEY [CLIENT_CA] it serves HTTPS (and wants a client cert).
 """
 import hashlib
 import json
@@ -144,6 +145,15 @@ class Server(ThreadingHTTPServer):
 
 def main():
     srv = Server(("127.0.0.1", 0), Handler)
+    # --tls CERT KEY [CLIENT_CA]: HTTPS, requiring a client certificate when CLIENT_CA is given.
+    if len(sys.argv) >= 4 and sys.argv[1] == "--tls":
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        if len(sys.argv) >= 5:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(sys.argv[4])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print(srv.server_address[1], flush=True)
     srv.serve_forever()
 
