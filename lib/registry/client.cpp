@@ -147,12 +147,6 @@ struct RegistryClient::Impl {
 
   Impl(http::Transport& h, RegistryOptions o) : http(h), opts(std::move(o)) {
     tokens = opts.tokens ? opts.tokens : TokenCache::process();
-    auto insecure_host = [&](std::string_view name) {
-      if (is_loopback_registry(name)) return true;
-      for (const auto& r : opts.insecure_registries)
-        if (r == name || r == host_of(name)) return true;
-      return false;
-    };
     auto tls_for = [&](std::string_view name) {
       http::TlsOptions t = opts.tls;
       if (t.cert_dir.empty()) {
@@ -165,6 +159,13 @@ struct RegistryClient::Impl {
         }
       }
       return t;
+    };
+    // Loopback registries speak plain HTTP, unless certificates are given for
+    // them (--cert-dir, or a certs.d directory): asking for TLS means HTTPS.
+    auto insecure_host = [&](std::string_view name) {
+      for (const auto& r : opts.insecure_registries)
+        if (r == name || r == host_of(name)) return true;
+      return is_loopback_registry(name) && tls_for(name).cert_dir.empty();
     };
     for (const auto& m : opts.mirrors) {
       std::string base = m;

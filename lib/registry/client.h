@@ -8,7 +8,8 @@
 //
 // Endpoints: the registry's origin ("docker.io" is reached at
 // registry-1.docker.io) over HTTPS, or plain HTTP when insecure: by default for
-// localhost, 127.0.0.0/8 and ::1, and for the hosts in insecure_registries.
+// localhost, 127.0.0.0/8 and ::1 (unless a cert dir applies to them: tls.cert_dir,
+// or certs.d/<registry>), and for the hosts in insecure_registries.
 // Mirrors are tried before the origin for manifest and blob reads; any error
 // from a mirror falls back to the origin (logged with log::debug). Writes go
 // to the origin only.

@@ -140,8 +140,26 @@ struct Prepared {
   Cleanup cleanup;
 };
 
+// --preserve-fds N: fds 3 .. 3+N-1 must be open before we open anything, or
+// one of ours (the sync socket, a namespace fd) could take a free number in
+// that range and reach the container.
+Result<> check_preserved_fds(int n) {
+  if (n < 0 || n > 65536) return fail(Errc::kInvalidArgument, fmt::format("invalid --preserve-fds {}", n));
+  for (int fd = 3; fd < 3 + n; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0)
+      return fail(Errc::kInvalidArgument, fmt::format("--preserve-fds {}: fd {} is not open", n, fd));
+  return {};
+}
+
+bool sets_limits(const std::optional<Resources>& r) {
+  return r && (r->memory_limit || r->memory_swap || r->memory_reservation || r->cpu_shares || r->cpu_quota ||
+               r->cpu_period || !r->cpuset_cpus.empty() || !r->cpuset_mems.empty() || r->pids_limit);
+}
+
 Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
+  HOIST_CHECK(check_preserved_fds(o.preserve_fds));
   HOIST_CHECK(validate_id(o.id));
+  const bool rootless = ::geteuid() != 0;
   std::string bundle = HOIST_TRY(real_path(o.bundle));
   p.spec = HOIST_TRY_CTX(load_config(bundle + "/config.json"), "cannot load '" + bundle + "/config.json'");
   Spec& spec = p.spec;
@@ -166,6 +184,7 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   st.created = rfc3339_now();
   st.owner = "";
   st.annotations = spec.annotations;
+  st.no_new_keyring = o.no_new_keyring;
 
   detail::Launch& l = p.launch;
   init::InitConfig& cfg = l.cfg;
@@ -228,16 +247,33 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   cfg.pre_pivot_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty() ||
                         !spec.hooks.create_container.empty();
   cfg.set_groups = true;
+  cfg.preserve_fds = o.preserve_fds;
+  if (!o.no_new_keyring) cfg.session_keyring = "_ses." + o.id;
 
   sys::Fd rootfs_fd = HOIST_TRY(sys::open_file(rootfs, O_PATH | O_DIRECTORY));
   HOIST_CHECK(detail::fill_process(cfg, *spec.process, spec.linux_cfg.seccomp, rootfs_fd, o.warnings));
+  if (rootless && new_user) {
+    // An unprivileged parent may write gid_map only after denying setgroups
+    // (user_namespaces(7)); the init then leaves the (empty) groups alone.
+    l.deny_setgroups = true;
+    cfg.set_groups = !cfg.groups.empty();
+    cfg.dumpable_until_mapped = true;
+  }
   if (cfg.terminal && o.console_socket.empty() && use_fifo)
     return fail(Errc::kInvalidArgument, "cannot allocate a terminal for a detached container without --console-socket");
   l.console_socket = o.console_socket;
   l.oom_score_adj = spec.process->oom_score_adj;
 
   p.cgroups = HOIST_TRY(open_cgroups(spec.linux_cfg.cgroups_path, o.id));
-  HOIST_CHECK(p.cgroups->create());
+  if (auto made = p.cgroups->create(); !made) {
+    // runc's rootless rule: no cgroup is fine when none can be made and no
+    // limit is asked for.
+    if (!rootless || made.error().code() != Errc::kDenied || sets_limits(spec.linux_cfg.resources))
+      return fail(std::move(made).error());
+    log::debug("container '{}': no cgroup ({})", o.id, made.error().to_string());
+    (void)p.cgroups->destroy();
+    p.cgroups = reopen_cgroups({});
+  }
   p.cleanup.cgroups = p.cgroups.get();
   if (spec.linux_cfg.resources) HOIST_CHECK_CTX(p.cgroups->apply(*spec.linux_cfg.resources), "cannot apply resources");
   st.cgroup_dirs = p.cgroups->dirs();
@@ -265,6 +301,7 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   };
   p.launched = HOIST_TRY(detail::launch(l));
   p.cleanup.pid = p.launched.pid;
+  log::debug("container '{}': init {} ready in bundle '{}'", o.id, p.launched.pid, bundle);
   p.ns_fds.clear();
   st.pid = p.launched.pid;
   auto ps = HOIST_TRY(sys::proc_stat(st.pid));
@@ -274,9 +311,44 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   return {};
 }
 
+// After the handshake byte the init keeps exec.fifo open for writing until
+// its execve closes it (CLOEXEC): EOF means the process runs; a Message means
+// a step after start failed (user, capabilities, seccomp, execve).
+Result<> wait_exec(int fd, const Spec& spec) {
+  init::Message m;
+  size_t got = 0;
+  struct pollfd pfd = {fd, POLLIN, 0};
+  // execve of even a large binary takes milliseconds; a minute means the init hangs.
+  for (int waited = 0; waited < 60000;) {
+    ssize_t n = ::read(fd, reinterpret_cast<char*>(&m) + got, sizeof m - got);
+    if (n == 0) {
+      if (got == 0) return {};
+      return fail(Errc::kInternal, "short message from the container init");
+    }
+    if (n > 0) {
+      got += size_t(n);
+      if (got == sizeof m) {
+        if (m.type != init::Msg::kError) return fail(Errc::kInternal, "unexpected message from the container init");
+        init::InitConfig cfg;
+        if (spec.process) {
+          cfg.args = spec.process->args;
+          cfg.cwd = spec.process->cwd;
+        }
+        return fail(Errc::kIo, detail::init_error(cfg, m));
+      }
+      continue;
+    }
+    if (errno != EAGAIN && errno != EINTR) return fail(Error::from_errno(errno, "cannot read exec.fifo"));
+    ::poll(&pfd, 1, 100);
+    waited += 100;
+  }
+  return fail(Errc::kUnavailable, "container init did not execute its process within 60s");
+}
+
 // Unblocks `start`: open the fifo for reading, which releases the init's
-// blocking open for writing; the init writes one byte and goes on to execve.
-Result<> open_fifo(const std::string& dir, const ContainerState& s) {
+// blocking open for writing; the init writes one byte, goes on to execve and
+// reports how that went on the same fifo.
+Result<> open_fifo(const std::string& dir, const ContainerState& s, const Spec& spec) {
   std::string f = dir + "/exec.fifo";
   auto fd = sys::open_file(f, O_RDONLY | O_NONBLOCK);
   if (!fd) {
@@ -288,8 +360,10 @@ Result<> open_fifo(const std::string& dir, const ContainerState& s) {
     char b;
     ssize_t n = ::read(fd->get(), &b, 1);
     if (n == 1) {
+      // Ordering: unlinked first, so that state says "running" from here on
+      // and a second start fails, even while this one waits for the execve.
       ::unlink(f.c_str());
-      return {};
+      return wait_exec(fd->get(), spec);
     }
     // EOF: no writer yet. The init opens the fifo as soon as it runs again;
     // if it is gone instead (it failed after create), say so now.
@@ -458,7 +532,8 @@ Result<> start(const std::string& root, const std::string& id) {
   auto spec = HOIST_TRY(load_config(dir + "/config.json"));
   // startContainer hooks run in the container before its process (runtime-spec).
   HOIST_CHECK_CTX(run_hooks(spec.hooks.start_container, state_json(s), s.pid), "startContainer hook failed");
-  HOIST_CHECK(open_fifo(dir, s));
+  HOIST_CHECK(open_fifo(dir, s, spec));
+  log::debug("container '{}': process of init {} started", id, s.pid);
   s.status = Status::kRunning;
   if (auto r = run_hooks(spec.hooks.poststart, state_json(s)); !r)
     log::warn("poststart hook failed: {}", r.error().to_string());
@@ -558,6 +633,7 @@ Result<Process> exec_base_process(const std::string& root, const std::string& id
 }
 
 Result<int> exec(const ExecOptions& o) {
+  HOIST_CHECK(check_preserved_fds(o.preserve_fds));
   ContainerState s = HOIST_TRY(load_state(o.root, o.id));
   if (s.status != Status::kRunning && s.status != Status::kCreated)
     return fail(Errc::kInvalidArgument, fmt::format("cannot exec in a container that is {}", status_name(s.status)));
@@ -594,6 +670,13 @@ Result<int> exec(const ExecOptions& o) {
   std::vector<std::string> warnings;
   HOIST_CHECK(detail::fill_process(cfg, o.process, spec.linux_cfg.seccomp, root_fd, &warnings));
   root_fd.reset();
+  cfg.preserve_fds = o.preserve_fds;
+  if (!s.no_new_keyring) cfg.session_keyring = "_ses." + o.id;
+  // A rootless container's user namespace denies setgroups: leave empty groups alone.
+  if (cfg.in_user_ns && cfg.groups.empty()) {
+    auto sg = sys::read_file(fmt::format("/proc/{}/setgroups", s.pid), 64);
+    if (sg && sg->starts_with("deny")) cfg.set_groups = false;
+  }
   auto cg = reopen_cgroups(s.cgroup_dirs);
   l.cgroups = cg.get();
   l.console_socket = o.console_socket;

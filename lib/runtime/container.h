@@ -4,9 +4,17 @@
 // driver over these; hoist-build runs its steps through run().
 //
 // Processes: create/run/exec clone the container's first process directly from
-// the calling process (no re-exec of any binary, CVE-2019-5736); the calling
-// process must be single-threaded. create leaves the init blocked on exec.fifo
-// until start. run and foreground exec supervise: they block the signals they
+// the calling process; the calling process must be single-threaded, and must
+// run from an image the container cannot write (sys::seal_exe() first thing in
+// main, CVE-2019-5736): until its execve the init's /proc/<pid>/exe is the
+// caller's. create leaves the init blocked on exec.fifo until start, and start
+// returns the init's error if a step after it (user, capabilities, seccomp,
+// execve) fails.
+//
+// Rootless (not root in the initial user namespace): the config must ask for a
+// user namespace; cgroups are skipped when they cannot be made and the config
+// sets no resources (runc's rootless rule); setgroups is denied in the new
+// namespace, so additionalGids cannot be set. run and foreground exec supervise: they block the signals they
 // forward (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH) and
 // SIGCHLD in the calling thread while the container runs, and become a child
 // subreaper so that every process is reaped.
@@ -31,7 +39,8 @@ struct CreateOptions {
   std::string bundle = ".";
   std::string pid_file;        // the init's host pid, written atomically
   std::string console_socket;  // AF_UNIX path receiving the pty master (terminal: true)
-  bool no_new_keyring = false;  // accepted; hoist-run never creates a session keyring
+  bool no_new_keyring = false;  // keep the caller's session keyring (default: a new "_ses.<id>")
+  int preserve_fds = 0;         // pass fds 3 .. 3+N-1 on to the process (must be open)
   std::vector<std::string>* warnings = nullptr;  // things ignored in the config
 };
 
@@ -47,6 +56,7 @@ struct ExecOptions {
   bool detach = false;
   std::string pid_file;
   std::string console_socket;
+  int preserve_fds = 0;
 };
 
 Result<> create(const CreateOptions& o);

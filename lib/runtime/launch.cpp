@@ -258,6 +258,11 @@ Result<Launched> launch(Launch& l) {
   };
   if (!l.uid_map.empty() || !l.gid_map.empty()) {
     if (auto r = write_map(out.pid, "uid_map", l.uid_map); !r) return fail_child(std::move(r).error());
+    if (l.deny_setgroups) {
+      auto fd = sys::open_file(fmt::format("/proc/{}/setgroups", out.pid), O_WRONLY);
+      if (!fd) return fail_child(std::move(fd).error());
+      if (auto w = sys::write_all(fd->get(), "deny"); !w) return fail_child(std::move(w).error());
+    }
     if (auto r = write_map(out.pid, "gid_map", l.gid_map); !r) return fail_child(std::move(r).error());
   }
   if (l.cgroups)

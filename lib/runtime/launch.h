@@ -27,6 +27,7 @@ struct Launch {
   int clone_flags = 0;              // CLONE_NEW* given to clone
   sys::Fd pid_ns;                   // join before clone (pid_for_children)
   std::vector<IdMapping> uid_map, gid_map;
+  bool deny_setgroups = false;      // write "deny" to setgroups before gid_map (rootless)
   CgroupManager* cgroups = nullptr;  // the child is added before it goes on
   std::optional<int> oom_score_adj;
   // Called on kHooks with the child's pid (prestart, createRuntime, createContainer).

@@ -45,7 +45,7 @@ std::string state_dir(std::string_view root, std::string_view id) {
 Result<> save_state(std::string_view root, const ContainerState& s) {
   json j = {{"id", s.id},           {"pid", s.pid},         {"start_time", s.start_time},
             {"bundle", s.bundle},   {"rootfs", s.rootfs},   {"created", s.created},
-            {"owner", s.owner},     {"cgroup_dirs", s.cgroup_dirs}};
+            {"owner", s.owner},     {"cgroup_dirs", s.cgroup_dirs}, {"no_new_keyring", s.no_new_keyring}};
   json a = json::object();
   for (const auto& [k, v] : s.annotations) a[k] = v;
   j["annotations"] = a;
@@ -84,6 +84,7 @@ Result<ContainerState> load_state(std::string_view root, std::string_view id) {
     s.created = j.at("created").get<std::string>();
     s.owner = j.value("owner", "");
     s.cgroup_dirs = j.value("cgroup_dirs", std::vector<std::string>{});
+    s.no_new_keyring = j.value("no_new_keyring", false);
     if (j.contains("annotations"))
       for (auto it = j["annotations"].begin(); it != j["annotations"].end(); ++it)
         s.annotations.emplace_back(it.key(), it.value().get<std::string>());

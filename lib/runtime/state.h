@@ -33,6 +33,7 @@ struct ContainerState {
   std::string owner;
   std::vector<std::string> cgroup_dirs;
   std::vector<std::pair<std::string, std::string>> annotations;
+  bool no_new_keyring = false;  // created with --no-new-keyring: exec keeps the caller's too
   Status status = Status::kCreating;  // filled by load_state, not stored
 };
 

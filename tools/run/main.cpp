@@ -18,6 +18,7 @@
 #include "runtime/container.h"
 #include "runtime/spec.h"
 #include "sys/file.h"
+#include "sys/sealed_exe.h"
 #include "sys/signals.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -105,6 +106,13 @@ void print_warnings(const std::vector<std::string>& w) {
   for (const auto& x : w) hoist::log::warn("{}", x);
 }
 
+Result<int> preserve_fds(const Args& a) {
+  if (!a.has("preserve-fds")) return 0;
+  auto n = hoist::parse_u64(a.get("preserve-fds"));
+  if (!n || *n > 65536) return hoist::fail(Errc::kUsage, "invalid --preserve-fds '" + a.get("preserve-fds") + "'");
+  return int(*n);
+}
+
 Result<int> cmd_create(const Global& g, const Args& a, bool run) {
   std::string id = HOIST_TRY(one_id(a, run ? "run" : "create"));
   std::vector<std::string> warnings;
@@ -115,6 +123,7 @@ Result<int> cmd_create(const Global& g, const Args& a, bool run) {
   o.pid_file = a.get("pid-file");
   o.console_socket = a.get("console-socket");
   o.no_new_keyring = a.has("no-new-keyring");
+  o.preserve_fds = HOIST_TRY(preserve_fds(a));
   o.warnings = &warnings;
   o.detach = a.has("detach");
   o.keep = a.has("keep");
@@ -233,6 +242,7 @@ Result<int> cmd_exec(const Global& g, const Args& a) {
   o.detach = a.has("detach");
   o.pid_file = a.get("pid-file");
   o.console_socket = a.get("console-socket");
+  o.preserve_fds = HOIST_TRY(preserve_fds(a));
   if (a.has("process")) {
     auto text = HOIST_TRY(hoist::sys::read_file(a.get("process"), 16 << 20));
     o.process = HOIST_TRY(rt::parse_process(text));
@@ -339,6 +349,9 @@ int main(int argc, char** argv) {
     fmt::print("hoist-run version 0.1.0\nspec: {}\n", rt::kOciVersion);
     return 0;
   }
+  // Rootless: runc's default is $XDG_RUNTIME_DIR/runc; /run is root's.
+  if (::geteuid() != 0)
+    if (const char* x = ::getenv("XDG_RUNTIME_DIR"); x && *x) g.root = std::string(x) + "/hoist-run";
   g.root = ga->get("root", g.root);
   g.log_file = ga->get("log");
   g.log_format = ga->get("log-format", "text");
@@ -397,6 +410,14 @@ int main(int argc, char** argv) {
   if (it == kCommands.end()) return usage("'" + cmd + "' is not a hoist-run command");
   auto ca = parse_flags(rest, 1, it->second);
   if (!ca) return usage(ca.error().to_string());
+  // The commands that clone a container init run from a sealed image of this
+  // binary, re-executed here once (CVE-2019-5736; sys/sealed_exe.h).
+  if (cmd == "create" || cmd == "run" || cmd == "exec") {
+    if (auto sealed = hoist::sys::seal_exe(argv, environ); !sealed) {
+      fmt::print(stderr, "hoist-run: error: {}\n", sealed.error().to_string());
+      return kExitFailed;
+    }
+  }
 
   Result<int> r = [&]() -> Result<int> {
     if (cmd == "create") return cmd_create(g, *ca, false);

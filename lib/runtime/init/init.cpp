@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
@@ -34,6 +35,10 @@ namespace hoist::runtime::init {
 
 namespace {
 
+// After start: exec.fifo, open for writing, where `start` reads the outcome
+// (this child's own copy of the variable: the parent never sets it).
+int g_report_fd = -1;
+
 void send_msg(const InitConfig& c, Msg type, Step step = Step::kSync, int err = 0, int index = -1) {
   Message m{type, step, err, index};
   ssize_t r;
@@ -43,7 +48,16 @@ void send_msg(const InitConfig& c, Msg type, Step step = Step::kSync, int err = 
 }
 
 [[noreturn]] void die(const InitConfig& c, Step step, int err, int index = -1) {
-  send_msg(c, Msg::kError, step, err, index);
+  if (g_report_fd >= 0) {
+    // One write of less than PIPE_BUF: atomic on the fifo.
+    Message m{Msg::kError, step, err, index};
+    ssize_t r;
+    do {
+      r = ::write(g_report_fd, &m, sizeof m);
+    } while (r < 0 && errno == EINTR);
+  } else {
+    send_msg(c, Msg::kError, step, err, index);
+  }
   ::_exit(127);
 }
 
@@ -369,27 +383,68 @@ void wait_start(const InitConfig& c) {
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) die(c, Step::kFifo, errno);
   if (::write(fd, "0", 1) < 0) die(c, Step::kFifo, errno);
-  ::close(fd);
   ::close(c.fifo_fd);
+  // Ordering: from here on `start` listens on the fifo, not the parent (gone
+  // since create) on the sync socket; execve closes fd (CLOEXEC): EOF = started.
+  g_report_fd = fd;
 }
 
 void close_inherited_fds(const InitConfig& c) {
   // CVE-2024-21626: no descriptor of the host (a directory, /sys/fs/cgroup, ...)
   // may survive into the container, and none may serve as a cwd below. Only
-  // stdio, the sync socket (CLOEXEC, gone at execve) and exec.fifo's O_PATH
-  // handle (a fifo, not a directory; closed after start) stay.
+  // stdio, the fds asked for with --preserve-fds (the launcher checked they
+  // were open before it opened anything of its own), the sync socket (CLOEXEC,
+  // gone at execve) and exec.fifo's O_PATH handle (a fifo, not a directory;
+  // closed after start) stay.
+  unsigned first = 3 + unsigned(c.preserve_fds);
   unsigned keep[2] = {unsigned(c.sync_fd), c.fifo_fd >= 0 ? unsigned(c.fifo_fd) : unsigned(c.sync_fd)};
   if (keep[0] > keep[1]) {
     unsigned t = keep[0];
     keep[0] = keep[1];
     keep[1] = t;
   }
-  unsigned from = 3;
+  unsigned from = first;
   for (unsigned k : keep) {
+    if (k < first) continue;
     if (k > from && ::syscall(SYS_close_range, from, k - 1, 0u) < 0) die(c, Step::kCloseFds, errno);
     if (k + 1 > from) from = k + 1;
   }
   if (::syscall(SYS_close_range, from, ~0u, 0u) < 0) die(c, Step::kCloseFds, errno);
+  // The preserved fds go through execve whatever their flag was in the caller.
+  for (unsigned fd = 3; fd < first; ++fd)
+    if (::fcntl(int(fd), F_SETFD, 0) < 0) die(c, Step::kCloseFds, errno, int(fd));
+}
+
+// runc's JoinSessionKeyring + ModKeyringPerm: a keyring of the container's
+// own instead of the caller's session keyring, searchable by its user so that
+// `exec` (which asks for the same name) joins it rather than making another.
+void join_keyring(const InitConfig& c) {
+  if (c.session_keyring.empty()) return;
+  long id = ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, c.session_keyring.c_str());
+  if (id < 0) {
+    // No keyrings here (old kernel, some sandboxes): best effort, as runc.
+    if (errno == ENOSYS) return;
+    die(c, Step::kKeyring, errno);
+  }
+  // "type;uid;gid;perm;description": the perm field is hex.
+  char desc[256];
+  long n = ::syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, desc, sizeof desc - 1);
+  if (n < 0) die(c, Step::kKeyring, errno);
+  desc[sizeof desc - 1] = '\0';
+  const char* p = desc;
+  for (int field = 0; field < 3 && p; ++field) {
+    p = strchr(p, ';');
+    if (p) ++p;
+  }
+  if (!p) die(c, Step::kKeyring, EINVAL);
+  unsigned long perm = 0;
+  for (; *p && *p != ';'; ++p) {
+    int d = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : -1;
+    if (d < 0) die(c, Step::kKeyring, EINVAL);
+    perm = perm * 16 + unsigned(d);
+  }
+  constexpr unsigned long kUsrSearch = 0x00080000;  // KEY_USR_SEARCH
+  if (::syscall(SYS_keyctl, KEYCTL_SETPERM, id, perm | kUsrSearch) < 0) die(c, Step::kKeyring, errno);
 }
 
 void change_dir(const InitConfig& c) {
@@ -466,8 +521,9 @@ void run_init(const InitConfig& c) {
   sigset_t none;
   sigemptyset(&none);
   // Not dumpable until execve: no other process of the container can open this
-  // one's /proc/<pid>/exe (the hoist-run binary, CVE-2019-5736) or ptrace it.
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // one's /proc/<pid>/exe (hoist-run's sealed image, CVE-2019-5736), its fds or
+  // memory, or ptrace it. (A rootless parent must write our maps first.)
+  if (!c.dumpable_until_mapped) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // Die with the launcher while setting up; cleared once the container is ready.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   // Device nodes and mount points get exactly the modes asked for.
@@ -476,6 +532,7 @@ void run_init(const InitConfig& c) {
   // Ordering: the parent writes the uid/gid maps and puts us in the cgroups
   // before anything else happens here.
   wait_go(c);
+  if (c.dumpable_until_mapped) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
   // Ordering: the user namespace first, so that the others are joined (or
   // made) with its capabilities.
@@ -492,6 +549,8 @@ void run_init(const InitConfig& c) {
   }
 
   if (::setsid() < 0) die(c, Step::kSetsid, errno);
+  // Ordering: in the container's user namespace, so that the keyring is its root's.
+  join_keyring(c);
 
   if (!c.exec_mode) {
     setup_rootfs(c);
@@ -540,6 +599,7 @@ const char* step_name(Step s) {
     case Step::kSetns: return "joining namespace";
     case Step::kUnshare: return "creating namespaces";
     case Step::kSetsid: return "creating a session";
+    case Step::kKeyring: return "joining a session keyring";
     case Step::kRootPropagation: return "setting root propagation";
     case Step::kRootBind: return "binding the rootfs on itself";
     case Step::kRootOpen: return "opening the rootfs";

@@ -27,6 +27,18 @@ struct InitConfig {
   int sync_fd = -1;         // the child's end of the socketpair
   int parent_sync_fd = -1;  // the parent's end: closed first thing in the child
   int fifo_fd = -1;         // O_PATH fd of exec.fifo (create); -1: wait for kGo
+  // Until then, errors go to the sync socket; after exec.fifo is opened for
+  // writing (start), to the fifo instead, which `start` reads until execve
+  // closes it (the fd is CLOEXEC): a failure after start is reported too.
+
+  // Dumpable until the parent has written the uid/gid maps: an unprivileged
+  // parent cannot open /proc/<pid>/uid_map of a non-dumpable child (rootless).
+  bool dumpable_until_mapped = false;
+  // fds 3 .. 3+preserve_fds-1 are passed to the process (runc --preserve-fds).
+  int preserve_fds = 0;
+  // Join a new session keyring with this name ("_ses.<id>"; runc), unless empty
+  // (--no-new-keyring). exec joins the container's by name.
+  std::string session_keyring;
 
   // Namespaces: joined in this order (user first), then unshare_flags.
   std::vector<NsJoin> joins;

@@ -12,9 +12,12 @@
 //                    ◀── kPty + fd     (terminal only)
 //                         ◀── kReady   rlimits done; pdeathsig cleared
 //   (create: exits; start opens exec.fifo)   waits on exec.fifo or kGo
-//   (run: startContainer hooks) ── kGo ▶ fds closed, cwd, user, caps, seccomp
+//   (run: startContainer hooks) ── kGo ▶ user, caps, seccomp, execve
 //                     ◀── EOF          execve succeeded (sync fd is CLOEXEC)
 //                     ◀── kError       any step failed {step, errno, index}
+// After `start` (create's container): the same kError message, or EOF at
+// execve, arrive on exec.fifo instead, which the init keeps open for writing
+// (CLOEXEC) after its one-byte handshake; `start` reads it to the end.
 
 #include <cstdint>
 
@@ -28,6 +31,7 @@ enum class Step : uint32_t {
   kSetns,
   kUnshare,
   kSetsid,
+  kKeyring,
   kRootPropagation,
   kRootBind,
   kRootOpen,

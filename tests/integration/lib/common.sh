@@ -179,7 +179,7 @@ wait_port_file() {
 wait_http() {
   local url=$1 pid=${2:-} i code
   for ((i = 0; i < 150; i++)); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
     if [ -n "$code" ] && [ "$code" != 000 ]; then return 0; fi
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
     sleep 0.1
@@ -210,16 +210,19 @@ start_token_server() {
   export TOKEN_HOST TOKEN_URL TOKEN_CERT TOKEN_LOG TOKEN_SERVICE TOKEN_ISSUER TOKEN_PID
 }
 
-# start_registry [--htpasswd FILE | --token]
+# start_registry [--htpasswd FILE | --token] [--tls CERT KEY]
 # The CNCF registry on a free 127.0.0.1 port, storage in a temp dir, delete enabled.
 # Sets REG_HOST (127.0.0.1:PORT), REG_URL (http://...), REG_DIR, REG_LOG (stderr: app log,
 # level warn) and REG_ACCESS_LOG (stdout: one combined-log line per HTTP request), REG_PID.
 # Call again for a second registry after copying these variables.
 # shellcheck disable=SC2120  # options are optional
 start_registry() {
-  local auth=""
+  local auth="" tls="" scheme=http
   while [ $# -gt 0 ]; do
     case $1 in
+      --tls) tls="  tls:
+    certificate: $2
+    key: $3"; scheme=https; shift 3 ;;
       --htpasswd) auth="  htpasswd:
     realm: hoist-test
     path: $2"; shift 2 ;;
@@ -243,6 +246,7 @@ start_registry() {
       printf 'storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$d/data"
       printf '  maintenance:\n    uploadpurging:\n      enabled: false\n'
       printf 'http:\n  addr: 127.0.0.1:%s\n  secret: hoist-test-secret\n' "$port"
+      if [ -n "$tls" ]; then printf '%s\n' "$tls"; fi
       if [ -n "$auth" ]; then printf 'auth:\n%s\n' "$auth"; fi
     } >"$d/config.yml"
     # REG_PID is timeout(1), which passes TERM on to the registry; its TTL ends the
@@ -254,10 +258,10 @@ start_registry() {
     _watchdog "$REG_PID"
     # The port came from free_port, so another server may have taken it meanwhile: make
     # sure the one answering is ours (ss shows the listener's pid: timeout's child).
-    if wait_http "http://127.0.0.1:$port/v2/" "$REG_PID" && kill -0 "$REG_PID" 2>/dev/null &&
+    if wait_http "$scheme://127.0.0.1:$port/v2/" "$REG_PID" && kill -0 "$REG_PID" 2>/dev/null &&
       { ! command -v ss >/dev/null || ss -Hltnp "sport = :$port" | grep -q "pid=$(ps -o pid= --ppid "$REG_PID" | tr -d ' '),"; }; then
       REG_HOST=127.0.0.1:$port
-      REG_URL=http://$REG_HOST
+      REG_URL=$scheme://$REG_HOST
       REG_DIR=$d
       REG_LOG=$d/registry.log
       REG_ACCESS_LOG=$d/access.log
