@@ -222,9 +222,10 @@ size_t on_write(char* p, size_t size, size_t n, void* ud) {
   t.skip -= k;
   if (rest > 0) {
     auto* b = reinterpret_cast<const std::byte*>(p + k);
+    bool was_empty = t.down.empty();
     t.down.insert(t.down.end(), b, b + rest);
     t.delivered += rest;
-    t.cv.notify_all();
+    if (was_empty) t.cv.notify_all();  // the caller waits only on an empty buffer
   }
   return len;
 }

@@ -290,6 +290,7 @@ struct RegistryClient::Impl {
 
     auto ch = pick_challenge(resp);
     if (!ch) return resp;
+    if (auth.starts_with("Bearer ")) tokens->erase(token_key(ep, scopes), auth.substr(7));
     if (ch->scheme == "bearer") {
       // insufficient_scope names the scope the registry wants.
       for (auto s : split(ch->param("scope"), ' '))
@@ -300,7 +301,6 @@ struct RegistryClient::Impl {
       ep.probed = true;
       ep.challenge = ch;
     }
-    if (auth.starts_with("Bearer ")) tokens->erase(token_key(ep, scopes), auth.substr(7));
     std::string fresh = HOIST_TRY(authorization(ep, scopes, repository, true));
     if (fresh.empty() || fresh == auth) return resp;  // nothing new to offer
     req.headers.set("Authorization", fresh);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <filesystem>
 #include <stop_token>
 #include <thread>
@@ -189,18 +190,27 @@ TEST_CASE("a slow sink pauses the transfer without losing bytes") {
 
 TEST_CASE("concurrent requests from several threads") {
   std::atomic<int> good{0};
+  std::mutex mu;
+  std::vector<std::string> errors;
+  std::string base = server().url("/bytes");
   std::vector<std::jthread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 5; ++i) {
         size_t n = 100000 + size_t(t) * 1000 + size_t(i);
         io::StringWriter sink;
-        auto r = client().perform(get(server().url(fmt::format("/bytes?n={}", n))), &sink);
-        if (r && r->status == 200 && sink.str() == pattern(n)) ++good;
+        auto r = client().perform(get(fmt::format("{}?n={}", base, n)), &sink);
+        if (r && r->status == 200 && sink.str() == pattern(n)) {
+          ++good;
+        } else {
+          std::lock_guard lk(mu);
+          errors.push_back(r ? fmt::format("status {} size {}", r->status, sink.str().size()) : r.error().message());
+        }
       }
     });
   }
   threads.clear();
+  for (auto& e : errors) MESSAGE(e);
   CHECK(good == 20);
 }
 

@@ -2,6 +2,8 @@
 // Test helper: starts a server process, reads the first line it prints (its
 // port, for our scripts) and kills it at scope exit, also when a REQUIRE
 // throws. The child gets SIGKILL if the test binary dies (PR_SET_PDEATHSIG).
+// PR_SET_PDEATHSIG fires when the *thread* that forked exits: construct
+// servers on the test's main thread, never inside a worker thread.
 // Also a free-port finder and a tiny blocking GET for readiness probes.
 
 #include <arpa/inet.h>
