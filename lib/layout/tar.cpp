@@ -24,7 +24,9 @@ constexpr Field kName{0, 100}, kMode{100, 8}, kUid{108, 8}, kGid{116, 8}, kSize{
     kChksum{148, 8}, kLinkname{157, 100}, kMagic{257, 6}, kVersion{263, 2}, kPrefix{345, 155};
 constexpr size_t kTypeflag = 156;
 
-void put_str(Block& b, Field f, std::string_view s) { std::memcpy(b.data() + f.off, s.data(), std::min(s.size(), f.len)); }
+void put_str(Block& b, Field f, std::string_view s) {
+  if (!s.empty()) std::memcpy(b.data() + f.off, s.data(), std::min(s.size(), f.len));
+}
 
 // len-1 octal digits, zero padded, NUL terminated (what GNU tar and Go write).
 void put_octal(Block& b, Field f, uint64_t v) {

@@ -266,11 +266,11 @@ std::vector<CgroupMount> parse_cgroup_mounts(std::string_view mountinfo) {
     if (dash == 0 || dash + 2 >= fields.size()) continue;
     std::string_view fstype = fields[dash + 1];
     if (fstype != "cgroup" && fstype != "cgroup2") continue;
+    // A hierarchy bound from one of its subdirectories (a container's view,
+    // a stray bind) is not where its cgroups are made.
+    if (fields[3] != "/") continue;
     CgroupMount m;
     m.mount_point = unescape_mountinfo(fields[4]);
-    bool seen = false;
-    for (const auto& o : out) seen = seen || o.mount_point == m.mount_point;
-    if (seen) continue;
     m.v2 = fstype == "cgroup2";
     if (!m.v2 && dash + 3 < fields.size()) {
       for (auto opt : split(fields[dash + 3], ',')) {
@@ -280,6 +280,12 @@ std::vector<CgroupMount> parse_cgroup_mounts(std::string_view mountinfo) {
         if (!skip && !opt.starts_with("release_agent=")) m.controllers.emplace_back(opt);
       }
     }
+    // The first mount of each hierarchy wins (the same one mounted twice, or
+    // bound elsewhere, is one hierarchy).
+    bool seen = false;
+    for (const auto& o : out)
+      seen = seen || o.mount_point == m.mount_point || (o.v2 == m.v2 && o.controllers == m.controllers);
+    if (seen) continue;
     out.push_back(std::move(m));
   }
   return out;

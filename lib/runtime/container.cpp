@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -75,14 +76,32 @@ struct Cleanup {
   }
 };
 
-// Replaces each kCgroup op by a tmpfs holding the container's own cgroup
-// directories, bound from the host (runc without a cgroup namespace does the
-// same), made read-only as the options ask.
+// Replaces each kCgroup op by the container's own cgroup directories, bound
+// from the host (runc without a cgroup namespace does the same): on v1 (and
+// hybrid) one per hierarchy under a tmpfs at the target; on v2 the one
+// directory at the target itself. Read-only and the other flags apply to the
+// binds (bind remounts) and to our tmpfs, never to a host superblock: a plain
+// MS_REMOUNT of a bound cgroup2 directory would make the host's whole
+// hierarchy read-only.
 std::vector<MountOp> expand_cgroup_ops(const std::vector<MountOp>& ops, const std::vector<std::string>& dirs) {
   std::vector<MountOp> out;
   for (const auto& op : ops) {
     if (op.kind != OpKind::kCgroup) {
       out.push_back(op);
+      continue;
+    }
+    constexpr std::string_view kRoot = "/sys/fs/cgroup/";
+    auto bind = [&](const std::string& dir, const std::string& target) {
+      MountOp b;
+      b.kind = OpKind::kBind;
+      b.source = dir;
+      b.target = target;
+      b.flags = (op.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+      out.push_back(b);
+    };
+    // Pure v2: one directory, not under a named hierarchy.
+    if (dirs.size() == 1 && !dirs[0].starts_with(std::string(kRoot) + "unified/")) {
+      bind(dirs[0], op.target);
       continue;
     }
     MountOp tmp;
@@ -94,25 +113,16 @@ std::vector<MountOp> expand_cgroup_ops(const std::vector<MountOp>& ops, const st
     tmp.data = "mode=755";
     out.push_back(tmp);
     for (const auto& d : dirs) {
-      // d is <mount point><path>: the hierarchy's name is the mount point's last part.
-      std::string mp = d;
-      MountOp b;
-      b.kind = OpKind::kBind;
-      b.source = d;
-      b.flags = op.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-      b.flags |= MS_NOSUID | MS_NODEV | MS_NOEXEC;
       // "/sys/fs/cgroup/memory/hoist/x" -> "memory": the component after /sys/fs/cgroup/.
       std::string name = "unified";
-      constexpr std::string_view kRoot = "/sys/fs/cgroup/";
       if (d.starts_with(kRoot)) {
         auto rest = d.substr(kRoot.size());
         name = rest.substr(0, rest.find('/'));
       }
-      b.target = op.target + "/" + name;
-      if (dirs.size() == 1 && !d.starts_with("/sys/fs/cgroup/unified")) b.target = op.target;
-      out.push_back(b);
+      bind(d, op.target + "/" + name);
     }
     if (op.flags & MS_RDONLY) {
+      // The tmpfs is ours: its superblock may be remounted.
       MountOp ro;
       ro.kind = OpKind::kRemount;
       ro.target = op.target;
@@ -163,8 +173,9 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   std::string bundle = HOIST_TRY(real_path(o.bundle));
   p.spec = HOIST_TRY_CTX(load_config(bundle + "/config.json"), "cannot load '" + bundle + "/config.json'");
   Spec& spec = p.spec;
-  if (o.warnings)
-    for (const auto& w : spec.warnings) o.warnings->push_back(w);
+  std::vector<std::string> logged;  // without o.warnings: to the log, as they come
+  std::vector<std::string>* warnings = o.warnings ? o.warnings : &logged;
+  for (const auto& w : spec.warnings) warnings->push_back(w);
   if (!spec.process) return fail(Errc::kInvalidArgument, "config has no process");
   std::string rootfs = HOIST_TRY(real_path(spec.root_path[0] == '/' ? spec.root_path : bundle + "/" + spec.root_path));
 
@@ -232,6 +243,11 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
 
   cfg.rootfs = rootfs;
   cfg.root_propagation = HOIST_TRY(plan_root_propagation(spec));
+  {
+    auto mi = HOIST_TRY(sys::read_file("/proc/self/mountinfo", 16 << 20));
+    ParentMount parent = parent_mount(mi, rootfs);
+    if (parent_stays_shared(parent, cfg.root_propagation)) cfg.private_parent = parent.mount_point;
+  }
   auto ops = HOIST_TRY(plan_mounts(spec, bundle));
   cfg.masked_paths = spec.linux_cfg.masked_paths;
   cfg.readonly_paths = spec.linux_cfg.readonly_paths;
@@ -251,7 +267,8 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   if (!o.no_new_keyring) cfg.session_keyring = "_ses." + o.id;
 
   sys::Fd rootfs_fd = HOIST_TRY(sys::open_file(rootfs, O_PATH | O_DIRECTORY));
-  HOIST_CHECK(detail::fill_process(cfg, *spec.process, spec.linux_cfg.seccomp, rootfs_fd, o.warnings));
+  HOIST_CHECK(detail::fill_process(cfg, *spec.process, spec.linux_cfg.seccomp, rootfs_fd, warnings));
+  for (const auto& w : logged) log::warn("{}", w);
   if (rootless && new_user) {
     // An unprivileged parent may write gid_map only after denying setgroups
     // (user_namespaces(7)); the init then leaves the (empty) groups alone.
@@ -411,18 +428,26 @@ class SignalBlock {
     for (int s : kForwarded) sigaddset(&set_, s);
     sigaddset(&set_, SIGCHLD);
     ::sigprocmask(SIG_BLOCK, &set_, &old_);
+    // An ignored signal is discarded, never pending, so signalfd would not
+    // see it: a shell starts background jobs with SIGINT ignored. Default
+    // (blocked, so harmless) while we forward, like Go's signal.Notify in runc.
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < std::size(kForwarded); ++i) ::sigaction(kForwarded[i], &dfl, &old_actions_[i]);
   }
   ~SignalBlock() {
     // Drop what is still pending of ours before unblocking: it was meant for the container.
     struct timespec zero = {0, 0};
     while (::sigtimedwait(&set_, nullptr, &zero) > 0) {
     }
+    for (size_t i = 0; i < std::size(kForwarded); ++i) ::sigaction(kForwarded[i], &old_actions_[i], nullptr);
     ::sigprocmask(SIG_SETMASK, &old_, nullptr);
   }
   const sigset_t& set() const { return set_; }
 
  private:
   sigset_t set_, old_;
+  struct sigaction old_actions_[std::size(kForwarded)] = {};
 };
 
 class RawTerminal {
@@ -513,6 +538,17 @@ Result<int> supervise(pid_t pid, const SignalBlock& sigs, sys::Fd pty) {
     }
   }
   return sys::exit_code_from_status(*status);
+}
+
+// runc's list: the owner is the user owning the state directory, "#<uid>"
+// when it has no name.
+std::string owner_of(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) < 0) return "";
+  struct passwd pw, *found = nullptr;
+  char buf[4096];
+  if (::getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &found) == 0 && found) return pw.pw_name;
+  return "#" + std::to_string(st.st_uid);
 }
 
 }  // namespace
@@ -615,7 +651,9 @@ Result<std::vector<ContainerState>> list(const std::string& root) {
   std::vector<ContainerState> out;
   for (const auto& id : HOIST_TRY(list_ids(root))) {
     auto s = load_state(root, id);
-    if (s) out.push_back(std::move(*s));
+    if (!s) continue;
+    s->owner = owner_of(state_dir(root, id));
+    out.push_back(std::move(*s));
   }
   return out;
 }
@@ -669,6 +707,7 @@ Result<int> exec(const ExecOptions& o) {
   if (!sys::process_alive(s.pid, s.start_time)) return fail(Errc::kInvalidArgument, "container '" + o.id + "' is not running");
   std::vector<std::string> warnings;
   HOIST_CHECK(detail::fill_process(cfg, o.process, spec.linux_cfg.seccomp, root_fd, &warnings));
+  for (const auto& w : warnings) log::warn("{}", w);
   root_fd.reset();
   cfg.preserve_fds = o.preserve_fds;
   if (!s.no_new_keyring) cfg.session_keyring = "_ses." + o.id;

@@ -41,7 +41,7 @@ struct CreateOptions {
   std::string console_socket;  // AF_UNIX path receiving the pty master (terminal: true)
   bool no_new_keyring = false;  // keep the caller's session keyring (default: a new "_ses.<id>")
   int preserve_fds = 0;         // pass fds 3 .. 3+N-1 on to the process (must be open)
-  std::vector<std::string>* warnings = nullptr;  // things ignored in the config
+  std::vector<std::string>* warnings = nullptr;  // things ignored in the config; null: log::warn them
 };
 
 struct RunOptions : CreateOptions {

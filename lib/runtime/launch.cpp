@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -232,27 +233,26 @@ Result<Launched> launch(Launch& l) {
   cfg.sync_fd = child_end.get();
   cfg.parent_sync_fd = parent_end.get();
 
-  // Joining a pid namespace only affects children: switch pid_for_children,
-  // clone, and switch back so the caller is left as it was.
-  sys::Fd own_pid_ns;
-  if (l.pid_ns) {
-    own_pid_ns = HOIST_TRY(sys::open_file("/proc/self/ns/pid_for_children", O_RDONLY));
-    if (::setns(l.pid_ns.get(), CLONE_NEWPID) < 0)
-      return fail(Error::from_errno(errno, "cannot join the container's pid namespace"));
-  }
+  // A pid namespace is joined by the init after its other namespaces (it
+  // forks into it, init.h); its child then becomes ours through the subreaper
+  // bit (a foreground exec waits for it). Set before clone: no orphan may
+  // escape to pid 1 in between.
+  cfg.pid_ns_fd = l.pid_ns ? l.pid_ns.get() : -1;
+  if (l.pid_ns && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    return fail(Error::from_errno(errno, "cannot become a subreaper"));
   // A fork-like clone (no CLONE_VM, no new stack): the child gets a copy of
   // this address space with cfg in it and continues below, like fork(2), but
   // in new namespaces. Nothing is exec'd before the container's own binary.
   long pid = ::syscall(SYS_clone, (unsigned long)(l.clone_flags | SIGCHLD), nullptr, nullptr, nullptr, nullptr);
   if (pid == 0) init::run_init(cfg);
-  int clone_errno = errno;
-  if (own_pid_ns) ::setns(own_pid_ns.get(), CLONE_NEWPID);
-  if (pid < 0) return fail(Error::from_errno(clone_errno, "cannot clone the container init"));
+  if (pid < 0) return fail(Error::from_errno(errno, "cannot clone the container init"));
   child_end.reset();
 
   Launched out;
   out.pid = pid_t(pid);
+  pid_t helper = 0;  // the first child, when the init forks into a pid namespace
   auto fail_child = [&](Error e) -> Result<Launched> {
+    if (helper > 0) kill_and_reap(helper);
     kill_and_reap(out.pid);
     return fail(std::move(e));
   };
@@ -281,6 +281,7 @@ Result<Launched> launch(Launch& l) {
     auto got = receive(parent_end.get(), m, &fd);
     if (!got) return fail_child(std::move(got).error());
     if (!*got) {
+      if (helper > 0) (void)sys::wait_pid(helper);
       int status = HOIST_TRY(sys::wait_pid(out.pid));
       return fail(Errc::kInternal, fmt::format("container init exited during setup (status {})",
                                                sys::exit_code_from_status(status)));
@@ -300,6 +301,16 @@ Result<Launched> launch(Launch& l) {
           out.pty_master = std::move(fd);
         }
         break;
+      case init::Msg::kPid: {
+        if (!l.pid_ns || helper > 0 || m.index <= 0)
+          return fail_child(Error(Errc::kInternal, "unexpected message from the container init"));
+        helper = out.pid;
+        out.pid = pid_t(m.index);
+        // The first child exits right after this message.
+        if (auto r = sys::wait_pid(helper); !r) return fail_child(std::move(r).error());
+        helper = 0;
+        break;
+      }
       case init::Msg::kReady: out.sync = std::move(parent_end); return out;
       case init::Msg::kGo: return fail_child(Error(Errc::kInternal, "unexpected message from the container init"));
     }

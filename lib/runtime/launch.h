@@ -25,7 +25,7 @@ Result<> fill_process(init::InitConfig& cfg, const Process& p, const std::option
 struct Launch {
   init::InitConfig cfg;
   int clone_flags = 0;              // CLONE_NEW* given to clone
-  sys::Fd pid_ns;                   // join before clone (pid_for_children)
+  sys::Fd pid_ns;                   // joined by the init, which forks into it (init.h)
   std::vector<IdMapping> uid_map, gid_map;
   bool deny_setgroups = false;      // write "deny" to setgroups before gid_map (rootless)
   CgroupManager* cgroups = nullptr;  // the child is added before it goes on

@@ -177,6 +177,51 @@ Result<std::vector<MountOp>> plan_mounts(const Spec& spec, std::string_view bund
   return ops;
 }
 
+ParentMount parent_mount(std::string_view mountinfo, std::string_view path) {
+  ParentMount best;
+  size_t best_len = 0;
+  size_t pos = 0;
+  while (pos < mountinfo.size()) {
+    size_t end = mountinfo.find('\n', pos);
+    if (end == std::string_view::npos) end = mountinfo.size();
+    std::string_view line = mountinfo.substr(pos, end - pos);
+    pos = end + 1;
+    // id parent maj:min root mount-point options [optional...] - fstype ...
+    std::vector<std::string_view> f;
+    for (size_t i = 0; i <= line.size();) {
+      size_t j = line.find(' ', i);
+      if (j == std::string_view::npos) j = line.size();
+      f.push_back(line.substr(i, j - i));
+      i = j + 1;
+    }
+    if (f.size() < 7) continue;
+    // mountinfo escapes space, tab, newline and backslash as \ooo.
+    std::string mp;
+    for (size_t i = 0; i < f[4].size(); ++i) {
+      if (f[4][i] == '\\' && i + 3 < f[4].size()) {
+        mp += char((f[4][i + 1] - '0') * 64 + (f[4][i + 2] - '0') * 8 + (f[4][i + 3] - '0'));
+        i += 3;
+      } else {
+        mp += f[4][i];
+      }
+    }
+    bool under = mp == "/" || path == mp || (path.starts_with(mp) && path.size() > mp.size() && path[mp.size()] == '/');
+    if (!under || mp.size() < best_len) continue;
+    best_len = mp.size();
+    best.mount_point = mp;
+    best.shared = false;
+    for (size_t i = 6; i < f.size() && f[i] != "-"; ++i)
+      if (f[i].starts_with("shared:")) best.shared = true;
+  }
+  return best;
+}
+
+bool parent_stays_shared(const ParentMount& parent, unsigned long prop) {
+  if (prop & MS_REC) return (prop & MS_SHARED) != 0;   // applied to every mount
+  if (parent.mount_point == "/") return (prop & MS_SHARED) != 0;  // applied to "/" only
+  return parent.shared;
+}
+
 Result<unsigned long> plan_root_propagation(const Spec& spec) {
   const std::string& p = spec.linux_cfg.rootfs_propagation;
   if (p.empty()) return MS_SLAVE | MS_REC;

@@ -21,7 +21,8 @@ enum class OpKind : uint8_t {
   kCgroup,   // the container's cgroup hierarchy at target (expanded by the launcher)
   kDevice,   // mknod target (bind-mount the host's node inside a user namespace)
   kSymlink,  // symlink link_target at target (replacing what is there)
-  kRemount,  // mount(NULL, target, NULL, MS_REMOUNT | flags): e.g. a tmpfs made read-only
+  kRemount,  // mount(NULL, target, NULL, MS_REMOUNT | flags): a superblock remount, only
+             // for a filesystem the container owns (a tmpfs it mounted), never a bind
 };
 
 struct MountOp {
@@ -65,5 +66,22 @@ Result<unsigned long> plan_root_propagation(const Spec& spec);
 
 // The /dev nodes every container gets (runtime-spec "Default Devices").
 std::vector<Device> default_devices();
+
+// The mount that holds `path` (an absolute, clean host path): the last line of
+// `mountinfo` whose mount point is the longest prefix of it (a later mount on
+// the same point hides an earlier one), and whether it is shared ("shared:N"
+// among the optional fields). Pure.
+struct ParentMount {
+  std::string mount_point = "/";
+  bool shared = false;
+};
+ParentMount parent_mount(std::string_view mountinfo, std::string_view path);
+
+// Whether the rootfs's parent mount is still shared in the container's mount
+// namespace once "/" got `root_propagation` (plan_root_propagation). Then the
+// init makes it private before binding the rootfs on itself, or that bind (and
+// every mount under it) would propagate to the host (runc's
+// rootfsParentMountPrivate; pivot_root also refuses a shared parent).
+bool parent_stays_shared(const ParentMount& parent, unsigned long root_propagation);
 
 }  // namespace hoist::runtime

@@ -89,9 +89,11 @@ class BlobWriter final : public io::Writer {
   // Removes the partial (or temp) file and finishes the writer.
   Result<> abort();
 
-  // The digest of the bytes written so far (after commit: the blob's digest), and
-  // what ingest() was told to expect (invalid for ingest_new()).
-  digest::Digest digest() const;
+  // The digest of the bytes present so far (rehashing resumed bytes first, once);
+  // after commit() the content's digest, whatever the outcome. Invalid after
+  // abort() or an I/O error. expected(): what ingest() was told (invalid for
+  // ingest_new()).
+  digest::Digest digest();
   const digest::Digest& expected() const { return expected_; }
   uint64_t expected_size() const { return expected_size_; }
 
@@ -100,6 +102,7 @@ class BlobWriter final : public io::Writer {
   BlobWriter(BlobDir& dir, std::string path, sys::Fd fd, digest::Digest expected, uint64_t expected_size,
              uint64_t resumed_from, bool resumable, digest::Algorithm algo);
   Result<> flush();
+  void written();
   Result<> ensure_hashed();
   void discard();
   Result<> broken(Error e);
@@ -116,9 +119,10 @@ class BlobWriter final : public io::Writer {
   bool done_ = false;
   bool failed_ = false;
   digest::Hasher hasher_;
-  digest::Digest committed_;
+  digest::Digest final_;  // set when commit() has hashed everything
   std::unique_ptr<std::byte[]> buf_;
   size_t buffered_ = 0;
+  uint64_t writeback_from_ = 0;  // bytes before this offset have had writeback started
 };
 
 // A reader over one blob file; size() is the file size.

@@ -129,6 +129,10 @@ Result<> remove_all(const std::string& path) {
   return {};
 }
 
+void start_writeback(int fd, uint64_t offset, uint64_t len) {
+  (void)::sync_file_range(fd, off64_t(offset), off64_t(len), SYNC_FILE_RANGE_WRITE);
+}
+
 bool exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;

@@ -22,5 +22,9 @@ Result<> fsync_dir(const std::string& dir);
 Result<> mkdir_all(const std::string& path, int mode = 0755);
 Result<> remove_all(const std::string& path);  // like rm -rf; ENOENT is not an error
 bool exists(const std::string& path);
+// Starts writeback of [offset, offset+len) without waiting (sync_file_range
+// SYNC_FILE_RANGE_WRITE), so a later fsync finds little left to write. Only a
+// hint: errors are ignored, and it guarantees nothing about durability.
+void start_writeback(int fd, uint64_t offset, uint64_t len);
 
 }  // namespace hoist::sys

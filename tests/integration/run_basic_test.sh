@@ -1,10 +1,32 @@
 #!/usr/bin/env bash
 # hoist-run run: namespaces, pivot_root, default mounts and devices, hostname,
-# env, cwd, user and groups, exit codes, signals, closed fds, no leftovers.
+# domainname, sysctl, oomScoreAdj, env, cwd, user and groups, config mounts
+# (bind options, rbind, sysfs, mqueue, cgroup) and devices, exit codes,
+# signals, closed and preserved fds, no leftovers.
 source "$HOIST_SRC/tests/integration/run/lib.sh"
 
 B=$TMP/b
+# A host directory with an executable and a submount, bound three ways.
+mkdir -p "$TMP/src/sub"
+printf '#!/bin/sh\necho ran\n' >"$TMP/src/script"
+chmod 755 "$TMP/src/script"
+mount -t tmpfs -o size=1m hoist-sub "$TMP/src/sub"
+host_fwd=$(cat /proc/sys/net/ipv4/ip_forward)
+host_shmmax=$(cat /proc/sys/kernel/shmmax)
 make_bundle "$B" sh -c '
+  echo "domain=$(cat /proc/sys/kernel/domainname)"
+  echo "oom=$(cat /proc/self/oom_score_adj)"
+  echo "fwd=$(cat /proc/sys/net/ipv4/ip_forward) shmmax=$(cat /proc/sys/kernel/shmmax)"
+  echo "sysfs=$(grep " /sys sysfs " /proc/mounts | cut -d" " -f4 | cut -d, -f1)"
+  echo "mqueue=$(grep " /dev/mqueue " /proc/mounts | cut -d" " -f3)"
+  echo "cgroupfs=$(ls /sys/fs/cgroup | tr "\n" " ")"
+  echo "mynull=$(stat -c "%t:%T %a %u:%g" /dev/mynull)"
+  echo "ro_opts=$(grep " /ro " /proc/self/mountinfo | cut -d" " -f6)"
+  echo "ro_write=$(touch /ro/x 2>/dev/null && echo writable || echo denied)"
+  echo "ro_exec=$(/ro/script 2>/dev/null || echo denied)"
+  echo "rw_exec=$(/rb/script)"
+  echo "rbind_sub=$(stat -f -c %T /rb/sub)"
+  echo "plain_sub=$(stat -f -c %T /b/sub)"
   echo "host=$(hostname)"
   echo "id=$(id -u):$(id -g):$(id -G)"
   echo "pwd=$(pwd)"
@@ -19,7 +41,13 @@ make_bundle "$B" sh -c '
   echo "rootfs_mounts=$(grep -c "" /proc/mounts)"
   exit 42'
 config "$B" '.hostname = "box1" | .process.env += ["FOO=bar baz"] | .process.cwd = "/tmp"
-  | .process.user = {uid: 1000, gid: 1000, additionalGids: [10, 20]}'
+  | .process.user = {uid: 1000, gid: 1000, additionalGids: [10, 20]}
+  | .domainname = "example.org" | .process.oomScoreAdj = 423
+  | .linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.shmmax": "123456789"}
+  | .linux.devices = [{path: "/dev/mynull", type: "c", major: 1, minor: 3, fileMode: 384, uid: 1000, gid: 1000}]
+  | .mounts += [{destination: "/ro", type: "bind", source: "'"$TMP/src"'", options: ["bind", "ro", "nosuid", "nodev", "noexec"]},
+               {destination: "/rb", type: "bind", source: "'"$TMP/src"'", options: ["rbind"]},
+               {destination: "/b", type: "bind", source: "'"$TMP/src"'", options: ["bind"]}]'
 
 # fd 7 is open in the caller: the container must not inherit it.
 set +e
@@ -39,6 +67,21 @@ expect_contains "$out" "null=1:3" "/dev/null is 1:3"
 expect_contains "$out" "ptmx=pts/ptmx" "/dev/ptmx link"
 expect_contains "$out" "roroot=readonly" "readonly root"
 expect_contains "$out" "tmpfs=tmpfs" "/dev is a tmpfs"
+expect_contains "$out" "domain=example.org" "domainname"
+expect_contains "$out" "oom=423" "oomScoreAdj"
+expect_contains "$out" "fwd=1 shmmax=123456789" "sysctl in the container's net and ipc namespaces"
+expect_eq "$(cat /proc/sys/net/ipv4/ip_forward):$(cat /proc/sys/kernel/shmmax)" "$host_fwd:$host_shmmax" "host sysctls untouched"
+expect_contains "$out" "sysfs=ro" "sysfs mounted read-only"
+expect_contains "$out" "mqueue=mqueue" "mqueue mounted"
+expect_contains "$out" "cgroupfs=blkio cpu cpuacct cpuset devices freezer memory pids systemd unified " "cgroup mount"
+expect_contains "$out" "mynull=1:3 600 1000:1000" "device from the config: numbers, mode, owner"
+expect_contains "$out" "ro_opts=ro,nosuid,nodev,noexec," "bind mount flags"
+expect_contains "$out" "ro_write=denied" "read-only bind"
+expect_contains "$out" "ro_exec=denied" "noexec bind"
+expect_contains "$out" "rw_exec=ran" "exec on a plain bind"
+expect_contains "$out" "rbind_sub=tmpfs" "rbind takes submounts"
+expect_not_contains "$out" "plain_sub=tmpfs" "bind leaves submounts out"
+expect_eq "$(host_mounts_under_tmp | grep -vc " $TMP/src/sub$")" 0 "no container mount on the host"
 expect_eq "$(ls "$ROOT")" "" "state removed after run"
 expect_no_cgroup basic1
 
@@ -51,15 +94,30 @@ expect_eq "$rc" 137 "exit status of a SIGKILLed process"
 cp "$TMP/config.saved" "$B/config.json"
 config "$B" '.process.user = {uid: 0, gid: 0}'
 
-# SIGTERM to hoist-run reaches the container's init (which traps it).
-config "$B" '.process.args = ["sh", "-c", "trap \"echo got-term; exit 7\" TERM; echo ready; while true; do sleep 0.1; done"]'
+# SIGINT, SIGHUP and SIGTERM to hoist-run reach the container's init (which traps them).
+config "$B" '.process.args = ["sh", "-c", "trap \"echo got-int\" INT; trap \"echo got-hup\" HUP; trap \"echo got-term; exit 7\" TERM; echo ready; while true; do sleep 0.1; done"]'
 "$HR" --root "$ROOT" run -b "$B" basic3 >"$TMP/out3" 2>&1 &
 runpid=$!
 for _ in $(seq 100); do grep -q ready "$TMP/out3" && break; sleep 0.05; done
+kill -INT $runpid
+for _ in $(seq 100); do grep -q got-int "$TMP/out3" && break; sleep 0.05; done
+kill -HUP $runpid
+for _ in $(seq 100); do grep -q got-hup "$TMP/out3" && break; sleep 0.05; done
 kill -TERM $runpid
 set +e; wait $runpid; rc=$?; set -e
 expect_eq "$rc" 7 "exit status after forwarded SIGTERM"
-expect_contains "$(cat "$TMP/out3")" "got-term" "forwarded SIGTERM"
+expect_eq "$(tr '\n' ' ' <"$TMP/out3")" "ready got-int got-hup got-term " "forwarded SIGINT, SIGHUP, SIGTERM"
+
+# --preserve-fds 2: fds 3 and 4 reach the process, fd 5 does not.
+echo three >"$TMP/f3"; echo four >"$TMP/f4"
+config "$B" '.process.args = ["sh", "-c", "cat <&3; cat <&4; ls /proc/self/fd | tr \"\\n\" \" \""]'
+out=$(hr run --preserve-fds 2 -b "$B" basic6 3<"$TMP/f3" 4<"$TMP/f4" 5</etc/hostname)
+expect_eq "$out" "three
+four
+0 1 2 3 4 5 " "preserved fds (5 is ls's own)"
+set +e; err=$(hr run --preserve-fds 3 -b "$B" basic7 3<"$TMP/f3" 2>&1); rc=$?; set -e
+expect_eq "$rc" 1 "--preserve-fds past the open fds"
+expect_contains "$err" "fd 4 is not open" "--preserve-fds message"
 
 # Orphans: a grandchild that outlives the init is killed and reaped (pid ns),
 # nothing of the container survives the run.

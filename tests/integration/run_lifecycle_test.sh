@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
-# create / start / state / kill / delete / list / ps / exec, as runc does them.
+# create / start / state / kill / delete / list / ps / exec (--process, --env,
+# --cwd, --user), as runc does them; errors after start; --log, --log-format,
+# --debug; the session keyring (--no-new-keyring).
 source "$HOIST_SRC/tests/integration/run/lib.sh"
 
 B=$TMP/b
 mkdir -p "$TMP/shared"
-make_bundle "$B" sh -c 'echo started >/shared/started; trap "echo term >/shared/term; exit 0" TERM; while true; do sleep 0.1; done'
-config "$B" ".mounts += [{destination: \"/shared\", type: \"bind\", source: \"$TMP/shared\", options: [\"rbind\", \"rw\"]}]"
+make_bundle "$B" sh -c 'probe keyring >/shared/keyring; echo started >/shared/started
+  trap "echo usr1 >>/shared/sigs" USR1; trap "echo usr2 >>/shared/sigs" USR2
+  trap "echo term >/shared/term; exit 0" TERM; while true; do sleep 0.1; done'
+cp "$(probe_bin)" "$B/rootfs/bin/probe"
+config "$B" ".mounts += [{destination: \"/shared\", type: \"bind\", source: \"$TMP/shared\", options: [\"rbind\", \"rw\"]}]
+  | .annotations = {\"org.example.key\": \"value\"}"
 
 hr create -b "$B" --pid-file "$TMP/pid" c1
 pid=$(cat "$TMP/pid")
 st=$(hr state c1)
+expect_eq "$(jq -c 'keys_unsorted' <<<"$st")" '["ociVersion","id","pid","status","bundle","rootfs","created","owner","annotations"]' "state fields (runc's order)"
 expect_eq "$(jq -r .status <<<"$st")" created "status after create"
 expect_eq "$(jq -r .pid <<<"$st")" "$pid" "state pid = pid file"
 expect_eq "$(jq -r .id <<<"$st")" c1 "state id"
 expect_eq "$(jq -r .bundle <<<"$st")" "$(realpath "$B")" "state bundle"
+expect_eq "$(jq -r .rootfs <<<"$st")" "$(realpath "$B")/rootfs" "state rootfs"
 expect_eq "$(jq -r .ociVersion <<<"$st")" 1.0.2 "state ociVersion"
+expect_eq "$(jq -r .owner <<<"$st")" "" "state owner (runc leaves it empty)"
+expect_eq "$(jq -c .annotations <<<"$st")" '{"org.example.key":"value"}' "state annotations"
+[[ "$(jq -r .created <<<"$st")" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$ ]] || fail "created is not RFC 3339: $st"
 kill -0 "$pid" || fail "init of a created container is not alive"
 sleep 0.2
 [ -e "$TMP/shared/started" ] && fail "process ran before start"
+# The container's mounts stay in its own namespace: nothing on the host.
+expect_eq "$(host_mounts_under_tmp)" "" "host mounts while a container exists"
 
 set +e; err=$(hr create -b "$B" c1 2>&1); rc=$?; set -e
 expect_eq "$rc" 1 "create with a taken id"
@@ -31,6 +44,8 @@ set +e; hr start c1 2>/dev/null; rc=$?; set -e
 expect_eq "$rc" 1 "start of a running container"
 
 expect_eq "$(hr list -q)" c1 "list -q"
+expect_contains "$(hr list)" "running   $(realpath "$B")" "list table"
+expect_eq "$(hr list | awk 'NR == 2 {print $NF}')" root "list owner: the state dir's user"
 expect_eq "$(hr list --format json | jq -r '.[0].status')" running "list json"
 expect_contains "$(hr ps --format json c1)" "$pid" "ps json lists the init"
 expect_contains "$(hr ps c1)" "sleep" "ps table"
@@ -41,6 +56,23 @@ expect_eq "$out" "x=1 pwd=/shared init=sh host=runc" "exec output"
 set +e; hr exec c1 sh -c 'exit 5'; rc=$?; set -e
 expect_eq "$rc" 5 "exec exit status"
 expect_eq "$(hr exec --user 1000:1001 c1 id)" "uid=1000 gid=1001" "exec --user"
+cat >"$TMP/process.json" <<'JSON'
+{"args": ["sh", "-c", "echo \"$P $(pwd) $(id -u):$(id -g) $(id -G) $(umask)\""], "env": ["P=from-file"],
+ "cwd": "/shared", "user": {"uid": 7, "gid": 8, "additionalGids": [9], "umask": 18}}
+JSON
+expect_eq "$(hr exec --process "$TMP/process.json" c1)" "from-file /shared 7:8 8 9 0022" "exec --process FILE"
+
+# The session keyring: the init's own "_ses.c1"; exec joins the same one.
+init_ring=$(cat "$TMP/shared/keyring")
+expect_contains "$init_ring" ";_ses.c1" "init's session keyring"
+expect_eq "$(hr exec c1 probe keyring)" "$init_ring" "exec joins the container's keyring"
+
+# kill by number, by SIG name, by short name.
+hr kill c1 10
+for _ in $(seq 100); do grep -q usr1 "$TMP/shared/sigs" 2>/dev/null && break; sleep 0.05; done
+hr kill c1 SIGUSR2
+for _ in $(seq 100); do grep -q usr2 "$TMP/shared/sigs" 2>/dev/null && break; sleep 0.05; done
+expect_eq "$(tr '\n' ' ' <"$TMP/shared/sigs")" "usr1 usr2 " "kill 10, kill SIGUSR2"
 
 set +e; err=$(hr delete c1 2>&1); rc=$?; set -e
 expect_eq "$rc" 1 "delete of a running container"
@@ -55,6 +87,7 @@ expect_eq "$rc" 1 "kill of a stopped container"
 hr delete c1
 expect_eq "$(hr list -q)" "" "list after delete"
 expect_no_cgroup c1
+expect_eq "$(host_mounts_under_tmp)" "" "host mounts after delete"
 set +e; err=$(hr state c1 2>&1); rc=$?; set -e
 expect_eq "$rc" 1 "state of a deleted container"
 expect_contains "$err" "container 'c1' does not exist" "state message"
@@ -71,6 +104,61 @@ p3=$(hr state c3 | jq -r .pid)
 hr delete c3
 sleep 0.1
 if [ -e /proc/$p3 ] && [ "$(cut -d' ' -f3 /proc/$p3/stat)" != Z ]; then fail "created init survived delete"; fi
+
+# kill --all reaches every process of the container, exec'd ones too.
+hr run -d -b "$B" c6
+hr exec -d --pid-file "$TMP/pid6" c6 sleep 100
+p6=$(cat "$TMP/pid6")
+hr ps --format json c6 | jq -e "index($p6)" >/dev/null || fail "ps does not list the exec'd process"
+hr kill --all c6 KILL
+for _ in $(seq 100); do [ "$(hr ps --format json c6)" = "[]" ] && break; sleep 0.05; done
+expect_eq "$(hr ps --format json c6)" "[]" "no process left after kill --all"
+hr delete c6
+
+# --no-new-keyring: the container keeps the caller's session keyring.
+rm -f "$TMP/shared/keyring"
+hr run -d --no-new-keyring -b "$B" c7
+for _ in $(seq 100); do [ -s "$TMP/shared/keyring" ] && break; sleep 0.05; done
+expect_eq "$(cat "$TMP/shared/keyring")" "$("$(probe_bin)" keyring)" "--no-new-keyring"
+hr delete -f c7
+
+# A failure after start (the executable gone; execve refused by seccomp)
+# fails `start` with the init's error, as runc does.
+ln -s busybox "$B/rootfs/bin/mytrue"
+cp "$B/config.json" "$TMP/config.saved"
+config "$B" '.process.args = ["/bin/mytrue"]'
+hr create -b "$B" c8
+rm "$B/rootfs/bin/mytrue"
+set +e; err=$(hr start c8 2>&1); rc=$?; set -e
+expect_eq "$rc" 1 "start when execve fails"
+expect_contains "$err" "container init failed executing process '/bin/mytrue': No such file or directory" "start error"
+expect_eq "$(hr state c8 | jq -r .status)" stopped "state after a failed start"
+hr delete c8
+config "$B" '.process.args = ["true"] | .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+  syscalls: [{names: ["execve"], action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
+set +e; err=$(hr run -d -b "$B" c9 2>&1); rc=$?; set -e
+expect_eq "$rc" 1 "run -d when seccomp refuses execve"
+expect_contains "$err" "executing process 'true': Operation not permitted" "run -d error"
+expect_eq "$(hr list -q)" "" "nothing left after a failed run -d"
+
+# --log FILE, --log-format json|text: runc's (logrus) line shapes; --debug.
+set +e; hr --log "$TMP/log.json" --log-format json start nosuch 2>/dev/null; rc=$?; set -e
+expect_eq "$rc" 1 "start of a missing container"
+line=$(tail -1 "$TMP/log.json")
+expect_eq "$(jq -r .level <<<"$line")" error "json log level"
+expect_eq "$(jq -r .msg <<<"$line")" "container 'nosuch' does not exist" "json log msg"
+[[ "$(jq -r .time <<<"$line")" =~ ^[0-9]{4}-.*Z$ ]] || fail "json log time: $line"
+set +e; hr --log "$TMP/log.txt" state nosuch 2>/dev/null; set -e
+[[ "$(tail -1 "$TMP/log.txt")" =~ ^time=\"[0-9T:.-]+Z\"\ level=error\ msg=\"container\ \'nosuch\'\ does\ not\ exist\"$ ]] ||
+  fail "text log line: $(tail -1 "$TMP/log.txt")"
+config "$B" '.linux.seccomp = null | .process.apparmorProfile = "hoist-test" | .process.selinuxLabel = "system_u:system_r:container_t:s0"'
+hr --debug --log "$TMP/debug.log" --log-format json run -b "$B" c10 2>"$TMP/debug.err"
+jq -r .level "$TMP/debug.log" | grep -qx debug || fail "--debug wrote no debug line: $(cat "$TMP/debug.log")"
+expect_contains "$(jq -r 'select(.level == "warning") | .msg' "$TMP/debug.log")" "AppArmor profile ignored" "AppArmor warning in the log"
+expect_contains "$(cat "$TMP/debug.err")" "warning: SELinux label ignored" "SELinux warning on stderr"
+hr --log "$TMP/quiet.log" run -b "$B" c11 2>/dev/null
+if grep -q "level=debug" "$TMP/quiet.log"; then fail "debug lines without --debug"; fi
+cp "$TMP/config.saved" "$B/config.json"
 
 # Usage errors exit 2; a bad signal name exits 1 with a message.
 set +e; hr frobnicate 2>/dev/null; rc=$?; set -e

@@ -83,6 +83,76 @@ set +e; err=$(hr run -b "$B" sec5 7</ 2>&1); rc=$?; set -e
 expect_eq "$rc" 1 "leaked fd as cwd"
 expect_contains "$err" "working directory" "leaked fd as cwd message"
 
+# CVE-2019-5736: until its execve the init's /proc/<pid>/exe is hoist-run's
+# image. hoist-run runs from a sealed view of its file (a detached read-only
+# overlay, or a sealed memfd), so even a container process allowed to open
+# that link (CAP_SYS_PTRACE passes the dumpable check) gets no host path and
+# cannot write it, also not by reopening it once hoist-run has exited (the
+# original attack). A copy of the binary is used: the real one is not at risk.
+HRC=$TMP/hoist-run-copy
+cp "$HR" "$HRC"
+sum=$(sha256sum <"$HRC")
+mkdir -p "$TMP/out"
+config "$B" '.process.cwd = "/" | .process.args = ["sleep", "10"]
+  | .mounts += [{destination: "/out", type: "bind", source: "'"$TMP/out"'", options: ["rbind", "rw"]}]'
+"$HRC" --root "$ROOT" create -b "$B" --pid-file "$TMP/cve.pid" cve1
+pid=$(cat "$TMP/cve.pid")
+exe=$(readlink /proc/$pid/exe)
+[ "$exe" != "$HRC" ] && [ ! -e "$exe" ] || fail "init's exe is the host binary '$exe'"
+if (echo x >>/proc/$pid/exe) 2>/dev/null; then fail "init's exe is writable from the host"; fi
+"$HRC" --root "$ROOT" exec -d --cap CAP_SYS_PTRACE cve1 sh -c '
+  readlink /proc/1/exe >/out/exe
+  # The container view of the pre-exec init: its root and cwd are inside.
+  echo "$(readlink /proc/1/root) $(readlink /proc/1/cwd)" >/out/rootcwd
+  exec 3</proc/1/exe && echo opened >/out/opened
+  while [ ! -e /out/go ]; do sleep 0.05; done
+  { echo PWNED >>/proc/self/fd/3; } 2>/out/err; echo "rc=$?" >/out/rc'
+for _ in $(seq 100); do [ -e "$TMP/out/opened" ] && break; sleep 0.05; done
+[ -e "$TMP/out/opened" ] || fail "the exec'd process could not open /proc/1/exe (test setup)"
+# Without CAP_SYS_PTRACE the pre-exec init is out of reach altogether.
+out=$("$HRC" --root "$ROOT" exec cve1 sh -c 'cat /proc/1/exe >/dev/null; ls -l /proc/1/fd/ /proc/1/cwd /proc/1/root' 2>&1 || true)
+expect_contains "$out" "can't open '/proc/1/exe': Permission denied" "init's exe without CAP_SYS_PTRACE"
+expect_not_contains "$out" " -> " "init's fd, cwd and root links without CAP_SYS_PTRACE"
+"$HRC" --root "$ROOT" start cve1
+touch "$TMP/out/go"
+for _ in $(seq 100); do [ -e "$TMP/out/rc" ] && break; sleep 0.05; done
+expect_eq "$(cat "$TMP/out/rc")" "rc=1" "writing the init's exe after start"
+expect_contains "$(cat "$TMP/out/err")" "Read-only file system" "the sealed view is read-only"
+expect_eq "$(sha256sum <"$HRC")" "$sum" "hoist-run binary unchanged"
+expect_eq "$(cat "$TMP/out/exe")" "$exe" "the container sees the same sealed view"
+expect_eq "$(cat "$TMP/out/rootcwd")" "/ /" "pre-exec init's root and cwd"
+"$HRC" --root "$ROOT" delete -f cve1
+
+# No host path through /proc: every exe, cwd, root and fd link of every
+# process in a running container (its init and an exec'd one) resolves to a
+# path that exists inside, or is no path at all (pipe, socket, anon inode).
+# (runc's default capabilities and no_new_privs: with more caps than it had,
+# an exec'd root process would be non-dumpable, its links unreadable.)
+caps='["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]'
+config "$B" '.process.args = ["sh", "-c", "sleep 100"] | .linux.seccomp = null | .process.noNewPrivileges = true
+  | .process.capabilities = {bounding: '"$caps"', effective: '"$caps"', permitted: '"$caps"'}'
+hr run -d -b "$B" proc1 </dev/null >/dev/null 2>&1
+hr exec -d proc1 sleep 100 </dev/null >/dev/null 2>&1
+out=$(hr exec proc1 sh -c '
+  n=0
+  for l in /proc/[0-9]*/exe /proc/[0-9]*/cwd /proc/[0-9]*/root /proc/[0-9]*/fd/*; do
+    t=$(readlink "$l") || { [ -L "$l" ] && echo "unreadable $l"; continue; }  # gone: a transient fd
+    n=$((n + 1))
+    case "$t" in
+      /*) [ -e "$t" ] || echo "outside: $l -> $t" ;;
+      pipe:*|socket:*|anon_inode:*) ;;
+      *) echo "odd: $l -> $t" ;;
+    esac
+  done
+  echo "links=$n pids=$(ls -d /proc/[0-9]* | wc -l)"' </dev/null 2>&1)
+echo "$out"
+expect_not_contains "$out" "outside:" "a /proc link leads outside the container"
+expect_not_contains "$out" "odd:" "an unexpected /proc link"
+expect_not_contains "$out" "unreadable" "a /proc link the container cannot read"
+[[ "$out" =~ links=([0-9]+)\ pids=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -ge 12 ] && [ "${BASH_REMATCH[2]}" -ge 3 ] ||
+  fail "too few /proc links checked: $out"
+hr delete -f proc1
+
 # Relative or missing cwd is refused; a bad config names the field.
 config "$B" '.process.cwd = "/" | .process.user.uid = "root"'
 set +e; err=$(hr run -b "$B" sec6 2>&1); rc=$?; set -e

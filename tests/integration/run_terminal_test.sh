@@ -34,4 +34,24 @@ echo "$out"
 expect_contains "$out" "name=/dev/ptmx" "runc's console-socket message"
 expect_contains "$out" "tty=/dev/pts/0" "output through the console socket"
 hr delete t3
+
+# exec -t: a new pty for the exec'd process (the container has none), relayed
+# in the foreground, or sent to a --console-socket peer with -d.
+config "$B" '.process.terminal = false | .process.args = ["sh", "-c", "while true; do sleep 0.1; done"]'
+hr run -d -b "$B" t4 </dev/null >/dev/null 2>&1
+set +e; out=$(hr exec -t t4 sh -c 'echo "tty=$(tty)"; [ -t 0 ] && [ -t 1 ] && echo "isatty=yes"; exit 4' </dev/null | tr -d '\r'); rc=${PIPESTATUS[0]}; set -e
+echo "$out"
+expect_eq "$rc" 4 "exit status of exec -t"
+expect_contains "$out" "tty=/dev/pts/0" "exec -t gets a pty of the container's devpts"
+expect_contains "$out" "isatty=yes" "exec -t stdin and stdout are the terminal"
+python3 "$HOIST_SRC/tests/integration/run/recvtty.py" "$TMP/console2.sock" "$TMP/console2.out" >"$TMP/recv2.log" &
+recv=$!
+for _ in $(seq 100); do [ -S "$TMP/console2.sock" ] && break; sleep 0.05; done
+hr exec -t -d --console-socket "$TMP/console2.sock" t4 sh -c 'echo "detached tty=$(tty)"'
+wait $recv
+expect_contains "$(tr -d '\r' <"$TMP/console2.out")" "detached tty=/dev/pts/" "exec -t -d through the console socket"
+set +e; err=$(hr exec -t -d t4 true 2>&1); rc=$?; set -e
+expect_eq "$rc" 1 "exec -t -d without a console socket"
+expect_contains "$err" "console-socket" "exec -t -d message"
+hr delete -f t4
 echo "run_terminal: ok"

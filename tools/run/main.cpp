@@ -102,10 +102,6 @@ Result<std::string> one_id(const Args& a, const char* cmd) {
   return a.positional[0];
 }
 
-void print_warnings(const std::vector<std::string>& w) {
-  for (const auto& x : w) hoist::log::warn("{}", x);
-}
-
 Result<int> preserve_fds(const Args& a) {
   if (!a.has("preserve-fds")) return 0;
   auto n = hoist::parse_u64(a.get("preserve-fds"));
@@ -115,7 +111,6 @@ Result<int> preserve_fds(const Args& a) {
 
 Result<int> cmd_create(const Global& g, const Args& a, bool run) {
   std::string id = HOIST_TRY(one_id(a, run ? "run" : "create"));
-  std::vector<std::string> warnings;
   rt::RunOptions o;
   o.root = g.root;
   o.id = id;
@@ -124,18 +119,13 @@ Result<int> cmd_create(const Global& g, const Args& a, bool run) {
   o.console_socket = a.get("console-socket");
   o.no_new_keyring = a.has("no-new-keyring");
   o.preserve_fds = HOIST_TRY(preserve_fds(a));
-  o.warnings = &warnings;
   o.detach = a.has("detach");
   o.keep = a.has("keep");
   if (!run) {
-    auto r = rt::create(o);
-    print_warnings(warnings);
-    if (!r) return hoist::fail(std::move(r).error());
+    HOIST_CHECK(rt::create(o));
     return 0;
   }
-  auto r = rt::run(o);
-  print_warnings(warnings);
-  return r;
+  return rt::run(o);
 }
 
 Result<int> cmd_start(const Global& g, const Args& a) {
@@ -183,7 +173,7 @@ Result<int> cmd_list(const Global& g, const Args& a) {
   fmt::print("{:<12}{:<10}{:<10}{:<40}{:<32}{}\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
   for (const auto& s : all)
     fmt::print("{:<12}{:<10}{:<10}{:<40}{:<32}{}\n", s.id, s.status == rt::Status::kStopped ? 0 : s.pid,
-               rt::status_name(s.status), s.bundle, s.created, s.owner.empty() ? "root" : s.owner);
+               rt::status_name(s.status), s.bundle, s.created, s.owner);
   return 0;
 }
 

@@ -241,6 +241,10 @@ void setup_rootfs(const InitConfig& c) {
   // Ordering: propagation of "/" first, so that nothing mounted below reaches
   // the host's mount namespace (default rslave, as runc).
   if (::mount(nullptr, "/", nullptr, c.root_propagation, nullptr) < 0) die(c, Step::kRootPropagation, errno);
+  // Ordering: a parent mount still shared with the host (rootfsPropagation
+  // shared, private, ...) is made private before anything is mounted under it.
+  if (!c.private_parent.empty() && ::mount(nullptr, c.private_parent.c_str(), nullptr, MS_PRIVATE, nullptr) < 0)
+    die(c, Step::kRootPropagation, errno);
   // pivot_root needs the new root to be a mount point: bind it on itself.
   if (::mount(c.rootfs.c_str(), c.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
     die(c, Step::kRootBind, errno);
@@ -539,6 +543,22 @@ void run_init(const InitConfig& c) {
   for (size_t i = 0; i < c.joins.size(); ++i)
     if (::setns(c.joins[i].fd, c.joins[i].nstype) < 0) die(c, Step::kSetns, errno, int(i));
   for (const auto& j : c.joins) ::close(j.fd);
+  if (c.pid_ns_fd >= 0) {
+    // Ordering: the pid namespace last of the joins; setns only sets the
+    // namespace of our children: fork one to be the container's process.
+    if (::setns(c.pid_ns_fd, CLONE_NEWPID) < 0) die(c, Step::kSetns, errno, int(c.joins.size()));
+    ::close(c.pid_ns_fd);
+    // The raw syscall: no atfork handlers or sanitizer hooks run in here.
+    pid_t child = pid_t(::syscall(SYS_clone, (unsigned long)SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+    if (child < 0) die(c, Step::kFork, errno);
+    if (child > 0) {
+      // The launcher reaps us; it is a subreaper, so the child becomes its own.
+      send_msg(c, Msg::kPid, Step::kFork, 0, int(child));
+      ::_exit(0);
+    }
+    // fork cleared the death signal; setting it again would fire when our
+    // parent exits now. The sync socket's EOF tells us if the launcher dies.
+  }
   if (c.unshare_flags && ::unshare(c.unshare_flags) < 0) die(c, Step::kUnshare, errno);
   // Ordering: in a new user namespace our ids are still the host's (unmapped
   // there, so files we make would fail with EOVERFLOW) until we switch to the
@@ -581,6 +601,15 @@ void run_init(const InitConfig& c) {
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   send_msg(c, Msg::kReady);
   wait_start(c);
+  // The container starts with every signal at its default action: none of
+  // what the runtime's caller ignored (a shell's background job ignores
+  // SIGINT; nohup, SIGHUP) is inherited through execve. (Still blocked until
+  // just before execve; and before seccomp, which might refuse sigaction.)
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &dfl, nullptr);
   // Without no_new_privs a filter needs CAP_SYS_ADMIN: load it while we have it
   // (runc does the same); it must then allow what follows.
   if (!c.seccomp.empty() && c.seccomp_early) load_seccomp(c);
@@ -600,6 +629,7 @@ const char* step_name(Step s) {
     case Step::kUnshare: return "creating namespaces";
     case Step::kSetsid: return "creating a session";
     case Step::kKeyring: return "joining a session keyring";
+    case Step::kFork: return "forking into the pid namespace";
     case Step::kRootPropagation: return "setting root propagation";
     case Step::kRootBind: return "binding the rootfs on itself";
     case Step::kRootOpen: return "opening the rootfs";

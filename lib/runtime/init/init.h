@@ -43,6 +43,12 @@ struct InitConfig {
   // Namespaces: joined in this order (user first), then unshare_flags.
   std::vector<NsJoin> joins;
   int unshare_flags = 0;
+  // A pid namespace to join (exec, or a config's pid path): after the joins
+  // above, setns to it and fork; the child goes on in it, this process sends
+  // its pid (kPid) and exits (crun's and runc's double fork). So the process
+  // that enters the container's pid namespace - where the container's own
+  // processes can see it - is already in all its other namespaces.
+  int pid_ns_fd = -1;
 
   // Exec into a running container: no rootfs work, no hostname, no sysctl.
   bool exec_mode = false;
@@ -53,6 +59,7 @@ struct InitConfig {
   // Rootfs (host path of the bundle's root, absolute).
   std::string rootfs;
   unsigned long root_propagation = 0;
+  std::string private_parent;  // mount to make private before the rootfs bind (mounts.h)
   std::vector<MountOp> ops;
   std::vector<std::string> masked_paths, readonly_paths;
   bool root_readonly = false;

@@ -5,7 +5,10 @@
 //
 // parent                              child (runtime/init)
 //   clone ───────────────────────────▶ waits kGo
-//   uid/gid maps, cgroups, oom ─ kGo ▶ namespaces, mounts
+//   uid/gid maps, cgroups, oom ─ kGo ▶ namespaces joined and made
+//                 ◀── kPid {index=pid} (pid namespace joined: the child forks,
+//   reaps the first child;              its child goes on, it exits)
+//   the second is its child (subreaper)   mounts
 //                         ◀── kHooks   (only when there are pre-pivot hooks)
 //   prestart/createRuntime/
 //   createContainer hooks ─────── kGo ▶ pivot_root, masked paths, sysctl, pty
@@ -23,7 +26,7 @@
 
 namespace hoist::runtime::init {
 
-enum class Msg : uint32_t { kGo = 1, kHooks, kPty, kReady, kError };
+enum class Msg : uint32_t { kGo = 1, kHooks, kPty, kReady, kError, kPid };
 
 // Each step the init takes, in order; named in the parent's error message.
 enum class Step : uint32_t {
@@ -32,6 +35,7 @@ enum class Step : uint32_t {
   kUnshare,
   kSetsid,
   kKeyring,
+  kFork,
   kRootPropagation,
   kRootBind,
   kRootOpen,

@@ -5,6 +5,16 @@ if [ "$(id -u)" != 0 ]; then echo "skip: hoist-run tests need root"; exit 77; fi
 for t in /bin/busybox jq; do
   command -v "$t" >/dev/null || { echo "skip: $t is not installed"; exit 77; }
 done
+# hoist-run's real callers (conmon, containerd-shim) are child subreapers:
+# what create and exec -d leave behind becomes theirs and they reap it. This
+# machine's pid 1 reaps no orphan, and a pid-namespace init that is killed
+# waits for its namespace's zombies to be reaped: play the caller's part.
+if [ -z "${HOIST_RUN_TEST_SUBREAPER:-}" ]; then
+  command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+  HOIST_RUN_TEST_SUBREAPER=1 exec python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER, kept across execve
+os.execvp("bash", ["bash"] + sys.argv[1:])' "$0" "$@"
+fi
 HR=${HOIST_BIN:?HOIST_BIN must name the build bin directory}/hoist-run
 [ -x "$HR" ] || { echo "FAIL: $HR is missing"; exit 1; }
 TMP=$(mktemp -d /tmp/hoist-run-test.XXXXXX)
@@ -13,8 +23,10 @@ ROOT=$TMP/state
 hr() { "$HR" --root "$ROOT" "$@"; }
 
 cleanup() {
-  local id
+  local id m
   for id in $("$HR" --root "$ROOT" list -q 2>/dev/null); do "$HR" --root "$ROOT" delete -f "$id" || true; done
+  # Mounts a test made on the host under $TMP (deepest first).
+  for m in $(awk -v t="$TMP/" 'index($5, t) == 1 {print $5}' /proc/self/mountinfo | sort -r); do umount -l "$m" || true; done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -56,4 +68,17 @@ expect_no_cgroup() {
     [ -e "$d" ] && fail "cgroup '$d' left behind"
   done
   return 0
+}
+
+# Host mounts whose mount point is under $TMP, one per line (none expected
+# from hoist-run: every container mount lives in the container's namespace).
+host_mounts_under_tmp() { awk -v t="$TMP/" 'index($5, t) == 1 || index($4, t) == 1 {print $4, $5}' /proc/self/mountinfo; }
+
+# probe_bin: path of tests/integration/run/probe.c built static (for bundles).
+probe_bin() {
+  if [ ! -x "$TMP/probe" ]; then
+    command -v cc >/dev/null || fail "cc is needed to build the probe helper"
+    cc -static -O2 -o "$TMP/probe" "$HOIST_SRC/tests/integration/run/probe.c" || fail "cannot build the probe helper"
+  fi
+  echo "$TMP/probe"
 }

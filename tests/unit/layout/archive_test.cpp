@@ -23,7 +23,7 @@ void write_file_from(const std::string& path, const std::function<Result<>(io::W
   sys::Fd fd = sys::open_file(path, O_WRONLY | O_CREAT | O_TRUNC).value();
   io::FdWriter w(fd.get());
   auto r = fn(w);
-  REQUIRE_MESSAGE(r.has_value(), r.error().message());
+  REQUIRE_MESSAGE(r.has_value(), hoist::testing::err(r));
   REQUIRE(fd.close().has_value());
 }
 
@@ -70,7 +70,7 @@ TEST_CASE("oci-archive: write from a store, read back through a pipe") {
   auto reader = layout::read_oci_archive(in, t / "extracted");
   close(p[0]);
   CHECK(hoist::testing::wait_child(child) == 0);
-  REQUIRE_MESSAGE(reader.has_value(), reader.error().message());
+  REQUIRE_MESSAGE(reader.has_value(), hoist::testing::err(reader));
   auto& r = **reader;
   CHECK(r.names() == std::vector<std::string>{"v1", "v2", "multi"});
   CHECK(r.resolve("v1").value().digest == img.manifest_desc.digest);
@@ -162,28 +162,28 @@ TEST_CASE("archives: skopeo reads ours, we read skopeo's") {
   std::vector<layout::ArchiveImage> docker{{img.manifest_desc, "docker.io/library/tiny:latest"}};
   write_file_from(t / "docker.tar", [&](io::Writer& w) { return layout::write_docker_archive(s->blobs(), docker, w); });
 
-  auto [rc, out] = hoist::testing::run(fmt::format("skopeo inspect oci-archive:{}:v1", t / "oci.tar"));
-  CHECK_MESSAGE(rc == 0, out);
-  std::tie(rc, out) = hoist::testing::run(fmt::format("skopeo copy oci-archive:{}:v1 oci:{}:a", t / "oci.tar", t / "o1"));
-  CHECK_MESSAGE(rc == 0, out);
-  std::tie(rc, out) = hoist::testing::run(fmt::format("skopeo inspect docker-archive:{}", t / "docker.tar"));
-  CHECK_MESSAGE(rc == 0, out);
-  CHECK_MESSAGE(out.find(img.diff_id.str()) != std::string::npos, out);  // skopeo reports diff_ids here
-  std::tie(rc, out) =
+  auto res = hoist::testing::run(fmt::format("skopeo inspect oci-archive:{}:v1", t / "oci.tar"));
+  CHECK_MESSAGE(res.rc == 0, res.out);
+  res = hoist::testing::run(fmt::format("skopeo copy oci-archive:{}:v1 oci:{}:a", t / "oci.tar", t / "o1"));
+  CHECK_MESSAGE(res.rc == 0, res.out);
+  res = hoist::testing::run(fmt::format("skopeo inspect docker-archive:{}", t / "docker.tar"));
+  CHECK_MESSAGE(res.rc == 0, res.out);
+  CHECK_MESSAGE(res.out.find(img.diff_id.str()) != std::string::npos, res.out);  // skopeo reports diff_ids here
+  res =
       hoist::testing::run(fmt::format("skopeo copy docker-archive:{} oci:{}:b", t / "docker.tar", t / "o2"));
-  CHECK_MESSAGE(rc == 0, out);
+  CHECK_MESSAGE(res.rc == 0, res.out);
   // The docker-archive is also an OCI layout (Docker 25's format): oci-archive reads it.
-  std::tie(rc, out) = hoist::testing::run(fmt::format("skopeo inspect oci-archive:{}:latest", t / "docker.tar"));
-  CHECK_MESSAGE(rc == 0, out);
+  res = hoist::testing::run(fmt::format("skopeo inspect oci-archive:{}:latest", t / "docker.tar"));
+  CHECK_MESSAGE(res.rc == 0, res.out);
 
   // skopeo's own oci-archive, read by read_oci_archive.
-  std::tie(rc, out) =
+  res =
       hoist::testing::run(fmt::format("skopeo copy oci:{}:a oci-archive:{}:fromskopeo", t / "o1", t / "sk.tar"));
-  REQUIRE_MESSAGE(rc == 0, out);
+  REQUIRE_MESSAGE(res.rc == 0, res.out);
   sys::Fd fd = sys::open_file(t / "sk.tar", O_RDONLY).value();
   io::FdReader in(fd.get());
   auto r = layout::read_oci_archive(in, t / "from-skopeo");
-  REQUIRE_MESSAGE(r.has_value(), r.error().message());
+  REQUIRE_MESSAGE(r.has_value(), hoist::testing::err(r));
   auto d = (*r)->resolve("fromskopeo").value();
   CHECK((*r)->read_manifest(d).has_value());
 }

@@ -127,23 +127,23 @@ TEST_CASE("layout: skopeo and umoci read what LayoutWriter wrote") {
   auto img = hoist::testing::make_tiny_image("skopeo");
   img.put_into(w->blobs());
   REQUIRE(w->add_image(img.manifest_desc, "v1").has_value());
-  auto [rc, out] = hoist::testing::run(fmt::format("skopeo inspect oci:{}:v1", dir));
-  CHECK_MESSAGE(rc == 0, out);
-  auto j = nlohmann::json::parse(out, nullptr, false);
+  auto res = hoist::testing::run(fmt::format("skopeo inspect oci:{}:v1", dir));
+  CHECK_MESSAGE(res.rc == 0, res.out);
+  auto j = nlohmann::json::parse(res.out, nullptr, false);
   REQUIRE(j.is_object());
   CHECK(j["Digest"] == img.manifest_desc.digest.str());
   CHECK(j["Layers"][0] == img.layer_desc.digest.str());
-  std::tie(rc, out) = hoist::testing::run(fmt::format("skopeo copy oci:{}:v1 oci:{}:copy", dir, t / "copy"));
-  CHECK_MESSAGE(rc == 0, out);
+  res = hoist::testing::run(fmt::format("skopeo copy oci:{}:v1 oci:{}:copy", dir, t / "copy"));
+  CHECK_MESSAGE(res.rc == 0, res.out);
   // And the reverse: what skopeo wrote, LayoutReader reads.
   auto r = layout::LayoutReader::open(t / "copy").value();
   auto d = r->resolve("copy").value();
   CHECK(r->read_manifest(d).has_value());
   if (hoist::testing::have_tool("umoci")) {
-    std::tie(rc, out) = hoist::testing::run(fmt::format("umoci stat --image {}:v1", dir));
-    CHECK_MESSAGE(rc == 0, out);
-    std::tie(rc, out) = hoist::testing::run(fmt::format("umoci list --layout {}", dir));
-    CHECK_MESSAGE(rc == 0, out);
-    CHECK(out.find("v1") != std::string::npos);
+    res = hoist::testing::run(fmt::format("umoci stat --image {}:v1", dir));
+    CHECK_MESSAGE(res.rc == 0, res.out);
+    res = hoist::testing::run(fmt::format("umoci list --layout {}", dir));
+    CHECK_MESSAGE(res.rc == 0, res.out);
+    CHECK(res.out.find("v1") != std::string::npos);
   }
 }

@@ -26,7 +26,7 @@ std::vector<Item> read_all_entries(io::Reader& in) {
   std::vector<Item> out;
   for (;;) {
     auto e = tr.next();
-    REQUIRE_MESSAGE(e.has_value(), e.error().message());
+    REQUIRE_MESSAGE(e.has_value(), hoist::testing::err(e));
     if (!*e) break;
     Item it{(*e)->name, (*e)->type, {}};
     io::StringWriter sw;
@@ -77,9 +77,9 @@ TEST_CASE("tar: our archives round-trip and GNU tar reads them") {
 
   TempDir t;
   REQUIRE(sys::write_file_atomic(t / "a.tar", sw.str()).has_value());
-  auto [rc, out] = hoist::testing::run(fmt::format("tar -tf '{}'", t / "a.tar"));
-  REQUIRE_MESSAGE(rc == 0, out);
-  CHECK(out == "blobs/\nindex.json\nempty\n" + long_name + "\n" + huge_name + "\nbig\n");
+  auto res = hoist::testing::run(fmt::format("tar -tf '{}'", t / "a.tar"));
+  REQUIRE_MESSAGE(res.rc == 0, res.out);
+  CHECK(res.out == "blobs/\nindex.json\nempty\n" + long_name + "\n" + huge_name + "\nbig\n");
 }
 
 TEST_CASE("tar: reads GNU tar's pax and gnu formats, skipping what it does not model") {
@@ -88,16 +88,16 @@ TEST_CASE("tar: reads GNU tar's pax and gnu formats, skipping what it does not m
   REQUIRE(sys::mkdir_all(t / ("src/" + deep.substr(0, deep.rfind('/')))).has_value());
   REQUIRE(sys::write_file_atomic(t / ("src/" + deep), "deep").has_value());
   REQUIRE(sys::write_file_atomic(t / "src/f", std::string(1500, 'f')).has_value());
-  REQUIRE(hoist::testing::run(fmt::format("ln -s f '{}'", t / "src/link")).first == 0);
+  REQUIRE(hoist::testing::run(fmt::format("ln -s f '{}'", t / "src/link")).rc == 0);
   for (const char* format : {"pax", "gnu", "ustar"}) {
     CAPTURE(format);
-    auto [rc, out] = hoist::testing::run(
+    auto res = hoist::testing::run(
         fmt::format("cd '{}' && tar --format={} --sort=name -cf ../a.tar f link d", t / "src", format));
     if (std::string(format) == "ustar") {
       // ustar cannot hold the 120-byte last component: GNU tar refuses that member.
-      REQUIRE(hoist::testing::run(fmt::format("cd '{}' && tar --format=ustar -cf ../a.tar f link", t / "src")).first == 0);
+      REQUIRE(hoist::testing::run(fmt::format("cd '{}' && tar --format=ustar -cf ../a.tar f link", t / "src")).rc == 0);
     } else {
-      REQUIRE_MESSAGE(rc == 0, out);
+      REQUIRE_MESSAGE(res.rc == 0, res.out);
     }
     sys::Fd fd = sys::open_file(t / "a.tar", O_RDONLY).value();
     io::FdReader in(fd.get());

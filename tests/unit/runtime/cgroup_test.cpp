@@ -16,7 +16,10 @@ constexpr const char* kMountinfo =
     "32 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
     "33 30 0:29 / /sys/fs/cgroup/systemd rw,relatime shared:9 - cgroup cgroup rw,xattr,name=systemd\n"
     "34 30 0:30 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
-    "35 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n";
+    "35 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+    // The same hierarchies again elsewhere: a stray full mount, a container's bound view.
+    "36 24 0:28 / /tmp/x/memory rw,relatime - cgroup cgroup rw,memory\n"
+    "37 24 0:30 /hoist/c1 /tmp/x/unified rw,relatime - cgroup2 cgroup2 rw\n";
 
 struct TempDir {
   std::string path;
@@ -33,11 +36,12 @@ std::string read(const std::string& p) { return sys::read_file(p, 1024).value_or
 
 TEST_CASE("parse_cgroup_mounts finds v1 controllers, named and v2 hierarchies") {
   auto m = runtime::parse_cgroup_mounts(kMountinfo);
-  REQUIRE(m.size() == 4);  // the duplicate cpu mount is dropped
+  REQUIRE(m.size() == 4);  // the second cpu, memory and unified mounts are dropped
   CHECK(m[0].mount_point == "/sys/fs/cgroup/cpu");
   CHECK(m[0].controllers == std::vector<std::string>{"cpu"});
   CHECK(m[2].controllers == std::vector<std::string>{"name=systemd"});
   CHECK(m[3].v2);
+  CHECK(m[3].mount_point == "/sys/fs/cgroup/unified");
 }
 
 TEST_CASE("v1 manager: directories per controller, limits, cpuset inheritance, destroy") {

@@ -84,3 +84,32 @@ TEST_CASE("plan_root_propagation") {
   spec.linux_cfg.rootfs_propagation = "sideways";
   CHECK(!runtime::plan_root_propagation(spec));
 }
+
+TEST_CASE("parent_mount: longest mount point, last one listed, shared tag") {
+  constexpr const char* kInfo =
+      "26 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+      "41 26 0:38 / /tmp/sh rw,relatime shared:1 - tmpfs tmpfs rw\n"
+      "42 26 0:39 / /tmp/shx rw,relatime shared:2 - tmpfs tmpfs rw\n"
+      "43 41 0:40 / /tmp/sh/a\\040b rw,relatime - tmpfs tmpfs rw\n";
+  auto p = runtime::parent_mount(kInfo, "/tmp/sh/b/rootfs");
+  CHECK(p.mount_point == "/tmp/sh");
+  CHECK(p.shared);
+  CHECK(runtime::parent_mount(kInfo, "/tmp/shx").mount_point == "/tmp/shx");
+  CHECK(runtime::parent_mount(kInfo, "/tmp/shy/rootfs").mount_point == "/");
+  CHECK(!runtime::parent_mount(kInfo, "/tmp/shy/rootfs").shared);
+  auto esc = runtime::parent_mount(kInfo, "/tmp/sh/a b/rootfs");
+  CHECK(esc.mount_point == "/tmp/sh/a b");
+  CHECK(!esc.shared);
+}
+
+TEST_CASE("parent_stays_shared: what the root propagation leaves shared") {
+  runtime::ParentMount shared{"/tmp/sh", true}, root{"/", true}, priv{"/tmp/p", false};
+  CHECK(!runtime::parent_stays_shared(shared, MS_SLAVE | MS_REC));  // runc's default
+  CHECK(!runtime::parent_stays_shared(shared, MS_PRIVATE | MS_REC));
+  CHECK(runtime::parent_stays_shared(shared, MS_SHARED | MS_REC));
+  CHECK(runtime::parent_stays_shared(priv, MS_SHARED | MS_REC));
+  CHECK(runtime::parent_stays_shared(shared, MS_PRIVATE));  // "/" only: the parent keeps its peers
+  CHECK(!runtime::parent_stays_shared(root, MS_PRIVATE));
+  CHECK(runtime::parent_stays_shared(root, MS_SHARED));
+  CHECK(!runtime::parent_stays_shared(priv, MS_SLAVE));
+}

@@ -27,9 +27,9 @@ std::string pattern(size_t n, unsigned seed = 7) {
 std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 size_t count_files(const std::string& dir) {
-  auto [rc, out] = hoist::testing::run("find '" + dir + "' -type f | wc -l");
-  REQUIRE(rc == 0);
-  return std::stoul(out);
+  auto res = hoist::testing::run("find '" + dir + "' -type f | wc -l");
+  REQUIRE(res.rc == 0);
+  return std::stoul(res.out);
 }
 
 }  // namespace

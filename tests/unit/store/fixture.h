@@ -39,8 +39,13 @@ class TempDir {
   std::string path_;
 };
 
-// Runs a shell command; returns its exit status and stdout+stderr.
-inline std::pair<int, std::string> run(const std::string& cmd) {
+struct RunResult {
+  int rc = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Runs a shell command.
+inline RunResult run(const std::string& cmd) {
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   REQUIRE(p != nullptr);
   std::string out;
@@ -51,7 +56,15 @@ inline std::pair<int, std::string> run(const std::string& cmd) {
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
 
-inline bool have_tool(const std::string& name) { return run("command -v " + name).first == 0; }
+// The error text of a failed Result, "" for a success. For *_MESSAGE: doctest
+// evaluates the message lazily, also for passing checks under -s, so it must be
+// valid either way.
+template <typename T>
+std::string err(const Result<T>& r) {
+  return r ? std::string() : r.error().message();
+}
+
+inline bool have_tool(const std::string& name) { return run("command -v " + name).rc == 0; }
 
 inline std::string read_all(const std::string& path) {
   auto r = sys::read_file(path, size_t{64} << 20);
@@ -80,11 +93,11 @@ inline TinyImage make_tiny_image(const std::string& seed = "hello") {
   std::string root = work / "root";
   REQUIRE(sys::mkdir_all(root + "/etc").has_value());
   REQUIRE(sys::write_file_atomic(root + "/etc/greeting", seed + "\n").has_value());
-  auto [rc, out] = run(fmt::format(
+  auto res = run(fmt::format(
       "cd '{}' && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf '{}' etc && gzip -n -c '{}' > "
       "'{}'",
       root, work / "layer.tar", work / "layer.tar", work / "layer.tar.gz"));
-  REQUIRE_MESSAGE(rc == 0, out);
+  REQUIRE_MESSAGE(res.rc == 0, res.out);
   TinyImage img;
   std::string tar = read_all(work / "layer.tar");
   img.layer = read_all(work / "layer.tar.gz");

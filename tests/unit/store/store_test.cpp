@@ -223,19 +223,19 @@ TEST_CASE("store: skopeo and umoci read the store as an OCI layout") {
   const std::string name = "docker.io/library/tiny:latest";
   REQUIRE(s->add_image(name, img.manifest_desc).has_value());
 
-  auto [rc, out] = hoist::testing::run(fmt::format("skopeo inspect --raw oci:{}:{}", dir, name));
-  CHECK_MESSAGE(rc == 0, out);
-  CHECK(out == img.manifest);
-  std::tie(rc, out) = hoist::testing::run(fmt::format("skopeo inspect oci:{}:{}", dir, name));
-  CHECK_MESSAGE(rc == 0, out);
-  std::tie(rc, out) = hoist::testing::run(fmt::format("skopeo copy oci:{}:{} oci:{}:x", dir, name, t / "other"));
-  CHECK_MESSAGE(rc == 0, out);
+  auto res = hoist::testing::run(fmt::format("skopeo inspect --raw oci:{}:{}", dir, name));
+  CHECK_MESSAGE(res.rc == 0, res.out);
+  CHECK(res.out == img.manifest);
+  res = hoist::testing::run(fmt::format("skopeo inspect oci:{}:{}", dir, name));
+  CHECK_MESSAGE(res.rc == 0, res.out);
+  res = hoist::testing::run(fmt::format("skopeo copy oci:{}:{} oci:{}:x", dir, name, t / "other"));
+  CHECK_MESSAGE(res.rc == 0, res.out);
   CHECK(sys::exists(t / ("other/blobs/sha256/" + img.layer_desc.digest.hex())));
   if (hoist::testing::have_tool("umoci")) {
-    std::tie(rc, out) = hoist::testing::run(fmt::format("umoci list --layout {}", dir));
-    CHECK_MESSAGE(rc == 0, out);
-    CHECK(out.find(name) != std::string::npos);
-    std::tie(rc, out) = hoist::testing::run(fmt::format("umoci stat --image {}:{}", dir, name));
-    CHECK_MESSAGE(rc == 0, out);
+    res = hoist::testing::run(fmt::format("umoci list --layout {}", dir));
+    CHECK_MESSAGE(res.rc == 0, res.out);
+    CHECK(res.out.find(name) != std::string::npos);
+    res = hoist::testing::run(fmt::format("umoci stat --image {}:{}", dir, name));
+    CHECK_MESSAGE(res.rc == 0, res.out);
   }
 }
