@@ -106,7 +106,8 @@ TEST_CASE("oci-archive: a missing layer is refused, a corrupt blob detected") {
   CHECK(rd.error().code() == Errc::kDigestMismatch);
   CHECK(!sys::exists(t / ("out/blobs/sha256/" + img.config_desc.digest.hex())));
 
-  io::StringReader not_archive(std::string(1024, '\0'));
+  std::string zeros(1024, '\0');
+  io::StringReader not_archive(zeros);
   CHECK(layout::read_oci_archive(not_archive, t / "out2").error().code() == Errc::kInvalidArgument);
 }
 
