@@ -306,9 +306,11 @@ Result<Launched> launch(Launch& l) {
           return fail_child(Error(Errc::kInternal, "unexpected message from the container init"));
         helper = out.pid;
         out.pid = pid_t(m.index);
-        // The first child exits right after this message.
+        // The first child exits right after this message; its child waits
+        // for kGo, so that no message of its can overtake this one.
         if (auto r = sys::wait_pid(helper); !r) return fail_child(std::move(r).error());
         helper = 0;
+        if (auto r = send_go(parent_end.get()); !r) return fail_child(std::move(r).error());
         break;
       }
       case init::Msg::kReady: out.sync = std::move(parent_end); return out;

@@ -56,6 +56,8 @@ expect_eq "$out" "x=1 pwd=/shared init=sh host=runc" "exec output"
 set +e; hr exec c1 sh -c 'exit 5'; rc=$?; set -e
 expect_eq "$rc" 5 "exec exit status"
 expect_eq "$(hr exec --user 1000:1001 c1 id)" "uid=1000 gid=1001" "exec --user"
+# exec forks into the pid namespace (init.h): its messages must keep their order.
+for i in $(seq 10); do expect_eq "$(hr exec c1 echo "exec$i")" "exec$i" "exec in a row"; done
 cat >"$TMP/process.json" <<'JSON'
 {"args": ["sh", "-c", "echo \"$P $(pwd) $(id -u):$(id -g) $(id -G) $(umask)\""], "env": ["P=from-file"],
  "cwd": "/shared", "user": {"uid": 7, "gid": 8, "additionalGids": [9], "umask": 18}}

@@ -558,6 +558,9 @@ void run_init(const InitConfig& c) {
     }
     // fork cleared the death signal; setting it again would fire when our
     // parent exits now. The sync socket's EOF tells us if the launcher dies.
+    // Ordering: nothing of ours may reach the launcher before our parent's
+    // kPid, which it answers with kGo.
+    wait_go(c);
   }
   if (c.unshare_flags && ::unshare(c.unshare_flags) < 0) die(c, Step::kUnshare, errno);
   // Ordering: in a new user namespace our ids are still the host's (unmapped

@@ -7,8 +7,8 @@
 //   clone ───────────────────────────▶ waits kGo
 //   uid/gid maps, cgroups, oom ─ kGo ▶ namespaces joined and made
 //                 ◀── kPid {index=pid} (pid namespace joined: the child forks,
-//   reaps the first child;              its child goes on, it exits)
-//   the second is its child (subreaper)   mounts
+//   reaps the first child;              its child waits, it exits)
+//   the second is its child ──── kGo ▶ (subreaper) mounts
 //                         ◀── kHooks   (only when there are pre-pivot hooks)
 //   prestart/createRuntime/
 //   createContainer hooks ─────── kGo ▶ pivot_root, masked paths, sysctl, pty
