@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages, builds, runs every unit and
-# integration test, then builds again with ASan+UBSan and runs the suite there too.
+# integration test, then builds again with ASan+UBSan and runs the unit tests there
+# (HOIST_TEST_ASAN_ALL=1: the integration tests under ASan too).
 #   bash scripts/test.sh            everything (what CI runs)
 #   HOIST_TEST_FAST=1 bash scripts/test.sh   skip the sanitizer pass
 set -euo pipefail
@@ -15,6 +16,8 @@ ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 if [ -z "${HOIST_TEST_FAST:-}" ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON >/dev/null
   ninja -C build-asan
+  labels=(-L unit)
+  [ -z "${HOIST_TEST_ASAN_ALL:-}" ] || labels=()
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 "${labels[@]}"
 fi
