@@ -21,7 +21,7 @@ declare -A allowed=(
   [runtime]="util sys"
   [dockerfile]="util"
   [build]="util sys digest io ref image http registry store layout transport archive bundle runtime dockerfile"
-  [cli]="util"
+  [cli]="util sys digest io ref image http registry store layout transport"
 )
 bad=0
 for dir in "$src"/lib/*/; do

@@ -40,4 +40,17 @@ Result<std::unique_ptr<Source>> open_registry_source(Registries& registries, std
 // TEXT as listed above; store_dir "" means the default store directory.
 Result<std::unique_ptr<Sink>> open_sink(std::string_view text, const std::string& store_dir);
 
+// A registry as a destination (hoist-push).
+struct RegistrySinkOptions {
+  std::vector<std::string> tags;  // more tags for the root manifest (--tag)
+  // The store that remembers upload sessions (resumed after a kill) and which
+  // repositories of a registry hold a blob (cross-repository mounts).
+  // "" means the default store directory.
+  std::string store_dir;
+};
+// TEXT: docker://REF or REF. The image goes to REF's repository, tagged with
+// REF's tag (none when REF names only a digest) and options.tags.
+Result<std::unique_ptr<Sink>> open_registry_sink(Registries& registries, std::string_view text,
+                                                 const RegistrySinkOptions& options);
+
 }  // namespace hoist::transport

@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include "cli/registry_options.h"
 #include "cli/tool.h"
 #include "transport/copy.h"
 #include "transport/open.h"
@@ -39,7 +40,7 @@ progress and errors go to stderr. Exit status: 0 ok, 1 failed, 2 usage, 130 inte
 
 int main(int argc, char** argv) {
   cxxopts::Options opts("hoist-pull", "Copy images from a registry into the store, an OCI layout or an archive");
-  opts.custom_help("[OPTIONS] REF...");
+  opts.custom_help("[OPTIONS]");
   opts.positional_help("REF...");
   opts.add_options()
       ("o,output", "store | oci:DIR[:TAG] | oci-archive:FILE|- | docker-archive:FILE",
@@ -47,16 +48,8 @@ int main(int argc, char** argv) {
       ("platform", "os/arch[/variant] to pick from a multi-platform index (default: this host)",
        cxxopts::value<std::string>())
       ("all-platforms", "keep the whole index and every platform's image")
-      ("creds", "USER:PASSWORD for the registry", cxxopts::value<std::string>())
-      ("authfile", "credentials file in docker config.json form", cxxopts::value<std::string>())
-      ("tls-verify", "verify the registry's TLS certificate (--tls-verify=false to skip)",
-       cxxopts::value<bool>()->default_value("true")->implicit_value("true"))
-      ("cert-dir", "directory with CA (*.crt) and client (*.cert, *.key) certificates", cxxopts::value<std::string>())
-      ("insecure-registry", "use plain HTTP for HOST[:PORT] (repeatable; loopback always is)",
-       cxxopts::value<std::vector<std::string>>())
-      ("mirror", "REGISTRY=URL: try URL before REGISTRY (repeatable)", cxxopts::value<std::vector<std::string>>())
-      ("retries", "attempts per request before giving up", cxxopts::value<int>()->default_value("5"))
       ("refs", "references", cxxopts::value<std::vector<std::string>>());
+  hoist::cli::add_registry_options(opts);
   opts.parse_positional({"refs"});
 
   return hoist::cli::run(argc, argv, opts, [](hoist::cli::Context& ctx, const cxxopts::ParseResult& args)
@@ -65,15 +58,7 @@ int main(int argc, char** argv) {
     if (args.count("refs")) given = args["refs"].as<std::vector<std::string>>();
     auto refs = HOIST_TRY(ctx.image_args(given));
 
-    hoist::transport::RegistryOptions ropts;
-    ropts.tls_verify = args["tls-verify"].as<bool>();
-    if (args.count("cert-dir")) ropts.cert_dir = args["cert-dir"].as<std::string>();
-    if (args.count("insecure-registry")) ropts.insecure = args["insecure-registry"].as<std::vector<std::string>>();
-    if (args.count("mirror")) ropts.mirrors = args["mirror"].as<std::vector<std::string>>();
-    if (args.count("creds")) ropts.creds = args["creds"].as<std::string>();
-    if (args.count("authfile")) ropts.authfile = args["authfile"].as<std::string>();
-    ropts.attempts = std::max(1, args["retries"].as<int>());
-
+    auto ropts = hoist::cli::registry_options(args);
     hoist::transport::CopyOptions copts;
     copts.jobs = ctx.jobs();
     copts.all_platforms = args.count("all-platforms") > 0;

@@ -151,7 +151,7 @@ Result<> unpack(hoist::cli::Context& ctx, const cxxopts::ParseResult& args, cons
 
 int main(int argc, char** argv) {
   cxxopts::Options opts("hoist-unpack", "Unpack an image into an OCI runtime bundle (rootfs + config.json)");
-  opts.custom_help("[OPTIONS] IMAGE DIR");
+  opts.custom_help("[OPTIONS]");
   opts.positional_help("IMAGE DIR");
   opts.add_options()
       ("platform", "os/arch[/variant] to pick from a multi-platform image (default: this host)",
