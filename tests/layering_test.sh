@@ -20,6 +20,7 @@ declare -A allowed=(
   [bundle]="util sys image"
   [runtime]="util sys"
   [dockerfile]="util"
+  [unpack]="util sys digest io ref image store archive bundle transport"
   [build]="util sys digest io ref image http registry store layout transport archive bundle runtime dockerfile"
   [cli]="util sys digest io ref image http registry store layout transport"
 )

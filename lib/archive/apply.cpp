@@ -17,6 +17,7 @@
 #include "archive/path.h"
 #include "sys/openat2.h"
 #include "sys/tree.h"
+#include "util/strings.h"
 
 namespace hoist::archive {
 
@@ -37,6 +38,31 @@ std::string join(std::string_view dir, std::string_view name) {
 }
 
 Error errno_error(int err, std::string_view what) { return Error::from_errno(err, std::string(what)); }
+
+// The xattr names of dirfd/name itself (not followed), through /proc/self/fd as
+// sys::get_xattr_at does.
+Result<std::vector<std::string>> list_xattrs_at(int dirfd, const std::string& name) {
+  std::string p = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
+  for (;;) {
+    ssize_t n = ::llistxattr(p.c_str(), nullptr, 0);
+    if (n < 0) {
+      if (errno == ENOTSUP) return std::vector<std::string>{};
+      return fail(errno_error(errno, "cannot list xattrs of '" + name + "'"));
+    }
+    std::string buf(size_t(n), '\0');
+    ssize_t m = n ? ::llistxattr(p.c_str(), buf.data(), buf.size()) : 0;
+    if (m < 0 && errno == ERANGE) continue;
+    if (m < 0) return fail(errno_error(errno, "cannot list xattrs of '" + name + "'"));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < size_t(m);) {
+      size_t e = buf.find('\0', i);
+      if (e == std::string::npos) e = size_t(m);
+      if (e > i) out.emplace_back(buf.substr(i, e - i));
+      i = e + 1;
+    }
+    return out;
+  }
+}
 
 // The process umask, read without changing it (umask(2) would race other threads).
 mode_t current_umask() {
@@ -104,6 +130,7 @@ class Applier {
     auto it = dirs_.find(std::string(dir));
     if (it != dirs_.end()) return &it->second;
     if (dirs_.size() >= kMaxCachedDirs) dirs_.clear();
+    if (!opts_.lower_roots.empty()) HOIST_CHECK(parents_from_lower(dir));
     sys::Fd fd = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
     struct stat st;
     bool ok = ::fstat(fd.get(), &st) == 0;
@@ -111,6 +138,107 @@ class Applier {
     if (ok) save_times(dir, st);
     auto ins = dirs_.emplace(std::string(dir), CachedDir{std::move(fd), setgid});
     return &ins.first->second;
+  }
+
+  // kOverlay with lower layers: what is at `path` in the highest lower layer
+  // that has anything there (a whiteout counts: nothing below it shows). Returns
+  // the fd of the lower root, -1 when none; `st` filled.
+  int find_in_lower(const std::string& path, struct stat& st) {
+    for (int lower : opts_.lower_roots) {
+      auto [d, b] = split_path(path);
+      int dfd = sys::open_in_root_raw(lower, std::string(d).c_str(), O_PATH | O_DIRECTORY);
+      if (dfd < 0) continue;
+      sys::Fd holder(dfd);
+      if (::fstatat(dfd, std::string(b).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) return -1;  // whited out
+      return lower;
+    }
+    return -1;
+  }
+
+  // Creates the missing directories of `dir` that a lower layer has, with that
+  // layer's owner, mode and times (their times are put back when the layer ends).
+  Result<> parents_from_lower(std::string_view dir) {
+    std::string prefix;
+    for (auto comp : split(dir, '/')) {
+      std::string parent_path = prefix;
+      prefix = join(prefix, comp);
+      int fd = sys::open_in_root_raw(root_.get(), prefix.c_str(), O_PATH | O_NOFOLLOW);
+      if (fd >= 0) {
+        ::close(fd);
+        continue;
+      }
+      if (errno != ENOENT) return {};  // mkdir_all_in_root reports it
+      struct stat st;
+      if (find_in_lower(prefix, st) < 0 || !S_ISDIR(st.st_mode)) return {};
+      sys::Fd pfd = HOIST_TRY(sys::mkdir_all_in_root(root_, parent_path, 0755));
+      std::string name(comp);
+      if (::mkdirat(pfd.get(), name.c_str(), 0700) != 0 && errno != EEXIST)
+        return fail(errno_error(errno, "cannot create directory '" + prefix + "'"));
+      if (::fchownat(pfd.get(), name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail(errno_error(errno, "cannot change owner of '" + prefix + "'"));
+      if (::fchmodat(pfd.get(), name.c_str(), st.st_mode & 07777, 0) != 0)
+        return fail(errno_error(errno, "cannot change mode of '" + prefix + "'"));
+      DirMeta m{prefix, kTimesOnly, {st.st_atim, st.st_mtim}};
+      saved_.insert_or_assign(prefix, m);
+    }
+    return {};
+  }
+
+  // A hardlink target that only a lower layer has: copy it into this layer
+  // (content, owner, mode, xattrs, times), so both names share an inode here.
+  // Returns false when no lower layer has it.
+  Result<bool> copy_up(const std::string& target) {
+    struct stat st;
+    int lower = find_in_lower(target, st);
+    if (lower < 0 || S_ISDIR(st.st_mode)) return false;
+    auto [d, b] = split_path(target);
+    std::string dir(d), base(b);
+    const CachedDir* p = HOIST_TRY(parent(dir));
+    int pfd = p->fd.get();
+    int ldfd = sys::open_in_root_raw(lower, dir.c_str(), O_PATH | O_DIRECTORY);
+    if (ldfd < 0) return fail(errno_error(errno, "cannot open '" + dir + "' in a lower layer"));
+    sys::Fd ld(ldfd);
+    if (S_ISREG(st.st_mode)) {
+      int in = ::openat(ldfd, base.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (in < 0) return fail(errno_error(errno, "cannot open '" + target + "' in a lower layer"));
+      sys::Fd inf(in);
+      int out = ::openat(pfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (out < 0) return fail(errno_error(errno, "cannot copy up '" + target + "'"));
+      sys::Fd outf(out);
+      for (off_t left = st.st_size; left > 0;) {
+        ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, size_t(left), 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return fail(errno_error(n < 0 ? errno : EIO, "cannot copy up '" + target + "'"));
+        left -= n;
+      }
+      HOIST_CHECK(outf.close());
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string link(size_t(st.st_size) + 1, '\0');
+      ssize_t n = ::readlinkat(ldfd, base.c_str(), link.data(), link.size());
+      if (n < 0) return fail(errno_error(errno, "cannot read link '" + target + "' in a lower layer"));
+      link.resize(size_t(n));
+      if (::symlinkat(link.c_str(), pfd, base.c_str()) != 0)
+        return fail(errno_error(errno, "cannot copy up '" + target + "'"));
+    } else if (::mknodat(pfd, base.c_str(), (st.st_mode & S_IFMT) | 0600, st.st_rdev) != 0) {
+      return fail(errno_error(errno, "cannot copy up '" + target + "'"));
+    }
+    if (::fchownat(pfd, base.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+      return fail(errno_error(errno, "cannot change owner of '" + target + "'"));
+    // xattrs after chown (chown clears security.capability), then the mode.
+    if (!S_ISLNK(st.st_mode)) {
+      auto names = HOIST_TRY(list_xattrs_at(ldfd, base));
+      for (const auto& k : names) {
+        if (k.starts_with("trusted.overlay.")) continue;
+        auto v = HOIST_TRY(sys::get_xattr_at(ldfd, base, k));
+        HOIST_CHECK(sys::set_xattr_at(pfd, base, k, v));
+      }
+      HOIST_CHECK(sys::chmod_at(pfd, base, st.st_mode & 07777));
+    }
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    if (::utimensat(pfd, base.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+      return fail(errno_error(errno, "cannot set times of '" + target + "'"));
+    return true;
   }
 
   // Entries added to or removed from a directory of a lower layer change its
@@ -371,6 +499,14 @@ class Applier {
     auto [tdir, tbase] = split_path(*target);
     // The target's directory is resolved inside the root; its last component is
     // not followed (linkat without AT_SYMLINK_FOLLOW links a symlink itself).
+    if (!opts_.lower_roots.empty()) {
+      int probe = sys::open_in_root_raw(root_.get(), target->c_str(), O_PATH | O_NOFOLLOW);
+      if (probe >= 0) {
+        ::close(probe);
+      } else if (errno == ENOENT) {
+        HOIST_CHECK(copy_up(*target));
+      }
+    }
     int tfd = sys::open_in_root_raw(root_.get(), std::string(tdir).c_str(), O_PATH | O_DIRECTORY);
     if (tfd < 0) {
       if (errno == ENOENT || errno == ENOTDIR)

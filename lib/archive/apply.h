@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <vector>
 
 #include "archive/tar_reader.h"
 #include "io/stream.h"
@@ -45,6 +46,13 @@ struct ApplyOptions {
   // refuses (trusted.*, security.*) are skipped with a warning.
   bool rootless = false;
   WhiteoutMode whiteouts = WhiteoutMode::kApply;
+  // kOverlay only: roots of the layers below (snapshots, top first; fds owned by
+  // the caller). A parent directory this layer does not list is created with the
+  // owner, mode and times it has in the highest lower layer that has it (as
+  // containerd's overlay apply does), and a hardlink whose target is in a lower
+  // layer copies the target up into this one first, so the merged tree is the
+  // plain unpack's.
+  std::vector<int> lower_roots;
   // Warnings for people (skipped entries); may be empty.
   std::function<void(std::string_view)> warn;
 };

@@ -102,6 +102,7 @@ struct Transfer {
   size_t body_pos = 0;                // loop thread
   bool reader_body = false;
   size_t buffer_cap = 0;
+  size_t wake_bytes = 0;  // the caller is woken once this much body is buffered
 
   // Loop thread only while in flight; the caller reads them once done.
   Response resp;
@@ -217,15 +218,21 @@ size_t on_write(char* p, size_t size, size_t n, void* ud) {
   if (t.aborting) return 0;
   if (rest > 0 && !t.down.empty() && t.down.size() + rest > t.buffer_cap) {
     t.down_paused = true;
+    t.cv.notify_all();
     return CURL_WRITEFUNC_PAUSE;
   }
   t.skip -= k;
   if (rest > 0) {
     auto* b = reinterpret_cast<const std::byte*>(p + k);
-    bool was_empty = t.down.empty();
+    // Both buffers of the hand-off get their full size once, so an append never
+    // reallocates (and copies) what is already there.
+    if (t.down.capacity() < t.buffer_cap) t.down.reserve(t.buffer_cap + CURL_MAX_WRITE_SIZE);
+    size_t before = t.down.size();
     t.down.insert(t.down.end(), b, b + rest);
     t.delivered += rest;
-    if (was_empty) t.cv.notify_all();  // the caller waits only on an empty buffer
+    // The caller wakes for a batch, not for every network read: fewer context
+    // switches, and writes large enough to go to the file without another copy.
+    if (before < t.wake_bytes && t.down.size() >= t.wake_bytes) t.cv.notify_all();
   }
   return len;
 }
@@ -480,6 +487,7 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
   t.max_body = max_body;
   t.follow_redirects = req.follow_redirects;
   t.buffer_cap = std::max<size_t>(opts.buffer_bytes, 64 * 1024);
+  t.wake_bytes = std::min<size_t>(t.buffer_cap / 4, 256 * 1024);
   t.resp.method = hop.method;
   t.easy = curl_easy_init();
   if (!t.easy) return fail(Errc::kInternal, "cannot create a curl handle");
@@ -605,8 +613,11 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
   std::vector<std::byte> local;
   for (;;) {
     std::unique_lock lk(t.mu);
-    t.cv.wait(lk, [&] { return t.done || !t.down.empty() || (t.up_wanted && !t.aborting); });
+    t.cv.wait(lk, [&] {
+      return t.done || t.down.size() >= t.wake_bytes || t.down_paused || (t.up_wanted && !t.aborting);
+    });
     if (!t.down.empty()) {
+      if (local.capacity() < t.buffer_cap) local.reserve(t.buffer_cap + CURL_MAX_WRITE_SIZE);
       local.clear();
       local.swap(t.down);
       bool unpause = std::exchange(t.down_paused, false);

@@ -94,9 +94,13 @@ Result<> write_oci_archive(const store::BlobDir& blobs, std::span<const ArchiveI
   return tw.finish();
 }
 
-Result<std::unique_ptr<LayoutReader>> read_oci_archive(io::Reader& in, const std::string& dest) {
-  HOIST_CHECK(sys::mkdir_all(dest));
-  store::BlobDir blobs(dest, dest, std::string(kIngestPrefix));
+namespace {
+
+// Walks an oci-archive stream: blobs into `blobs` (verified while they stream),
+// oci-layout checked, and index.json / oci-layout handed to `meta`.
+template <typename Meta>
+Result<ImportedArchive> walk_oci_archive(io::Reader& in, store::BlobDir& blobs, Meta&& meta) {
+  ImportedArchive out;
   tar::TarReader tr(in);
   bool saw_layout = false, saw_index = false;
   for (;;) {
@@ -111,15 +115,14 @@ Result<std::unique_ptr<LayoutReader>> read_oci_archive(io::Reader& in, const std
       io::StringWriter sw;
       HOIST_CHECK(io::copy(tr, sw));
       if (name == kOciLayoutFile) {
-        auto j = nlohmann::json::parse(sw.str(), nullptr, false);
-        if (!j.is_object() || !j.contains("imageLayoutVersion") || !j["imageLayoutVersion"].is_string() ||
-            j["imageLayoutVersion"].get<std::string>() != kLayoutVersion)
-          return fail(Errc::kUnsupported, "oci-archive has an unsupported oci-layout");
+        auto c = check_oci_layout(sw.str(), "oci-layout");
+        if (!c) return fail(Errc::kUnsupported, "oci-archive has an unsupported oci-layout");
         saw_layout = true;
       } else {
         saw_index = true;
+        out.index_json = sw.str();
       }
-      HOIST_CHECK(sys::write_file_atomic(fmt::format("{}/{}", dest, name), sw.str()));
+      HOIST_CHECK(meta(name, sw.str()));
       continue;
     }
     if (!name.starts_with("blobs/")) {
@@ -145,11 +148,28 @@ Result<std::unique_ptr<LayoutReader>> read_oci_archive(io::Reader& in, const std
     auto c = (*w)->commit();
     if (!c && c.error().code() != Errc::kAlreadyExists)
       return fail(std::move(c).error().context(fmt::format("cannot extract '{}'", name)));
+    ++out.blobs_written;
+    out.bytes_written += entry->size;
   }
   if (!saw_index || !saw_layout)
     return fail(Errc::kInvalidArgument, fmt::format("not an oci-archive: no {}", saw_index ? kOciLayoutFile : kIndexFile));
   HOIST_CHECK(blobs.sync());
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LayoutReader>> read_oci_archive(io::Reader& in, const std::string& dest) {
+  HOIST_CHECK(sys::mkdir_all(dest));
+  store::BlobDir blobs(dest, dest, std::string(kIngestPrefix));
+  HOIST_CHECK(walk_oci_archive(in, blobs, [&](std::string_view name, const std::string& bytes) -> Result<> {
+    return sys::write_file_atomic(fmt::format("{}/{}", dest, name), bytes);
+  }));
   return LayoutReader::open(dest);
+}
+
+Result<ImportedArchive> import_oci_archive(io::Reader& in, store::BlobDir& blobs) {
+  return walk_oci_archive(in, blobs, [](std::string_view, const std::string&) -> Result<> { return {}; });
 }
 
 Result<> write_docker_archive(const store::BlobDir& blobs, std::span<const ArchiveImage> images, io::Writer& out) {

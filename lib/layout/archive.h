@@ -56,6 +56,17 @@ Result<> write_oci_archive(const store::BlobDir& blobs, std::span<const ArchiveI
 // oci-archive (no index.json or oci-layout); kDigestMismatch for a corrupt blob.
 Result<std::unique_ptr<LayoutReader>> read_oci_archive(io::Reader& in, const std::string& dest);
 
+// The same walk, with the blobs going into `blobs` (e.g. the store's, so an
+// archive on a pipe is imported once, verified, deduplicated against what is
+// there) and index.json returned instead of written. Blobs already present are
+// skipped unread. kInvalidArgument / kUnsupported / kDigestMismatch as above.
+struct ImportedArchive {
+  std::string index_json;
+  uint64_t blobs_written = 0;
+  uint64_t bytes_written = 0;
+};
+Result<ImportedArchive> import_oci_archive(io::Reader& in, store::BlobDir& blobs);
+
 // Images must be single-platform manifests (kInvalidArgument for an index: pick a
 // platform first) with config and layers in `blobs`. Two ArchiveImages with the
 // same root become one manifest.json entry with both RepoTags.

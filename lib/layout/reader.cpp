@@ -13,6 +13,31 @@ constexpr size_t kMaxIndexJson = size_t{16} << 20;
 
 }  // namespace
 
+Result<std::vector<image::Descriptor>> parse_layout_index(std::string_view bytes, std::string_view where) {
+  auto ij = nlohmann::json::parse(bytes, nullptr, false);
+  if (!ij.is_object() || !ij.contains("manifests") || !(ij["manifests"].is_array() || ij["manifests"].is_null()))
+    return fail(Errc::kInvalidArgument, fmt::format("invalid '{}': no manifests array", where));
+  std::vector<image::Descriptor> manifests;
+  if (ij["manifests"].is_array()) {
+    for (const auto& m : ij["manifests"]) {
+      auto desc = image::descriptor_from_json(m);
+      if (!desc) return fail(std::move(desc).error().context(fmt::format("invalid '{}'", where)));
+      manifests.push_back(std::move(*desc));
+    }
+  }
+  return manifests;
+}
+
+Result<> check_oci_layout(std::string_view bytes, std::string_view where) {
+  auto lj = nlohmann::json::parse(bytes, nullptr, false);
+  if (!lj.is_object() || !lj.contains("imageLayoutVersion") || !lj["imageLayoutVersion"].is_string())
+    return fail(Errc::kInvalidArgument, fmt::format("invalid '{}'", where));
+  if (lj["imageLayoutVersion"].get<std::string>() != kLayoutVersion)
+    return fail(Errc::kUnsupported, fmt::format("'{}' has imageLayoutVersion '{}'; hoist reads '{}'", where,
+                                                lj["imageLayoutVersion"].get<std::string>(), kLayoutVersion));
+  return {};
+}
+
 LayoutReader::LayoutReader(std::string dir, std::vector<image::Descriptor> manifests)
     : dir_(dir), blobs_(dir, dir, std::string(kIngestPrefix)), manifests_(std::move(manifests)) {}
 
@@ -25,29 +50,14 @@ Result<std::unique_ptr<LayoutReader>> LayoutReader::open(const std::string& dir)
       return fail(Errc::kNotFound, fmt::format("'{}' is not an OCI image layout: no {}", d, kOciLayoutFile));
     return fail(std::move(layout_bytes).error());
   }
-  auto lj = nlohmann::json::parse(*layout_bytes, nullptr, false);
-  if (!lj.is_object() || !lj.contains("imageLayoutVersion") || !lj["imageLayoutVersion"].is_string())
-    return fail(Errc::kInvalidArgument, fmt::format("invalid '{}/{}'", d, kOciLayoutFile));
-  if (lj["imageLayoutVersion"].get<std::string>() != kLayoutVersion)
-    return fail(Errc::kUnsupported, fmt::format("layout '{}' has imageLayoutVersion '{}'; hoist reads '{}'", d,
-                                                lj["imageLayoutVersion"].get<std::string>(), kLayoutVersion));
+  HOIST_CHECK(check_oci_layout(*layout_bytes, fmt::format("{}/{}", d, kOciLayoutFile)));
   auto index_bytes = sys::read_file(fmt::format("{}/{}", d, kIndexFile), kMaxIndexJson);
   if (!index_bytes) {
     if (index_bytes.error().code() == Errc::kNotFound)
       return fail(Errc::kNotFound, fmt::format("'{}' is not an OCI image layout: no {}", d, kIndexFile));
     return fail(std::move(index_bytes).error());
   }
-  auto ij = nlohmann::json::parse(*index_bytes, nullptr, false);
-  if (!ij.is_object() || !ij.contains("manifests") || !(ij["manifests"].is_array() || ij["manifests"].is_null()))
-    return fail(Errc::kInvalidArgument, fmt::format("invalid '{}/{}': no manifests array", d, kIndexFile));
-  std::vector<image::Descriptor> manifests;
-  if (ij["manifests"].is_array()) {
-    for (const auto& m : ij["manifests"]) {
-      auto desc = image::descriptor_from_json(m);
-      if (!desc) return fail(std::move(desc).error().context(fmt::format("invalid '{}/{}'", d, kIndexFile)));
-      manifests.push_back(std::move(*desc));
-    }
-  }
+  auto manifests = HOIST_TRY(parse_layout_index(*index_bytes, fmt::format("{}/{}", d, kIndexFile)));
   return std::unique_ptr<LayoutReader>(new LayoutReader(d, std::move(manifests)));
 }
 

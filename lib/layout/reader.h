@@ -15,6 +15,13 @@
 
 namespace hoist::layout {
 
+// index.json's bytes -> its manifests (file order, annotations kept). `where`
+// names the file in errors ("invalid 'WHERE': ..."). kInvalidArgument.
+Result<std::vector<image::Descriptor>> parse_layout_index(std::string_view bytes, std::string_view where);
+// oci-layout's bytes: kUnsupported for another imageLayoutVersion,
+// kInvalidArgument when malformed.
+Result<> check_oci_layout(std::string_view bytes, std::string_view where);
+
 class LayoutReader {
  public:
   // kNotFound when DIR has no oci-layout or index.json ("'DIR' is not an OCI image

@@ -230,12 +230,19 @@ Result<> TarWriter::finish() {
 // ---------------------------------------------------------------- TarReader
 
 Result<> TarReader::skip(uint64_t n) {
+  if (n == 0) return {};
+  if (skipper_) {
+    HOIST_CHECK(skipper_->skip(n));
+    pos_ += n;
+    return {};
+  }
   std::array<std::byte, 16384> buf;
   while (n > 0) {
     size_t want = size_t(std::min<uint64_t>(buf.size(), n));
     size_t got = HOIST_TRY(in_.read(std::span(buf.data(), want)));
     if (got == 0) return fail(Errc::kIo, "truncated tar archive");
     n -= got;
+    pos_ += got;
   }
   return {};
 }
@@ -245,6 +252,7 @@ Result<std::string> TarReader::read_small(uint64_t size, std::string_view what) 
     return fail(Errc::kInvalidArgument, fmt::format("invalid tar archive: {} of {} bytes", what, size));
   std::string s(size_t(size), '\0');
   size_t got = HOIST_TRY(read_full(in_, std::as_writable_bytes(std::span(s.data(), s.size()))));
+  pos_ += got;
   if (got != s.size()) return fail(Errc::kIo, "truncated tar archive");
   HOIST_CHECK(skip(padding(size)));
   return s;
@@ -259,6 +267,7 @@ Result<std::optional<Entry>> TarReader::next() {
   for (;;) {
     Block b;
     size_t n = HOIST_TRY(read_full(in_, std::as_writable_bytes(std::span(b.data(), b.size()))));
+    pos_ += n;
     if (n == 0) {
       ended_ = true;
       return std::optional<Entry>();
@@ -339,6 +348,7 @@ Result<std::optional<Entry>> TarReader::next() {
     e.type = type;
     if (type == '0') {
       e.size = size;
+      data_offset_ = pos_;
       remaining_ = size;
       pad_ = padding(size);
     } else if (!header_only(type)) {
@@ -355,6 +365,7 @@ Result<size_t> TarReader::read(std::span<std::byte> buf) {
   size_t n = HOIST_TRY(in_.read(buf.first(want)));
   if (n == 0) return fail(Errc::kIo, "truncated tar archive");
   remaining_ -= n;
+  pos_ += n;
   return n;
 }
 

@@ -58,21 +58,36 @@ struct Entry {
   std::string linkname;
 };
 
+// A source that can move forward without reading the bytes in between (a
+// regular file: lseek). TarReader uses it to step over entries it is not asked
+// to read, so indexing a multi-GiB archive file reads only its headers.
+class Skipper {
+ public:
+  virtual ~Skipper() = default;
+  virtual Result<> skip(uint64_t n) = 0;
+};
+
 // Reads entries; the reader itself reads the current entry's data (0 at its end).
 class TarReader : public io::Reader {
  public:
-  explicit TarReader(io::Reader& in) : in_(in) {}
+  explicit TarReader(io::Reader& in, Skipper* skipper = nullptr) : in_(in), skipper_(skipper) {}
   // The next entry, skipping what is left of the current one's data. nullopt at the
   // end of the archive (two zero blocks, or the stream ending on a block boundary).
   // kInvalidArgument for a bad checksum or malformed field, kIo when truncated.
   Result<std::optional<Entry>> next();
   Result<size_t> read(std::span<std::byte> buf) override;
   uint64_t remaining() const { return remaining_; }
+  // Offset in the stream of the current entry's first data byte (valid after
+  // next() returned an entry): an archive file can then be read in place.
+  uint64_t data_offset() const { return data_offset_; }
 
  private:
   Result<> skip(uint64_t n);
   Result<std::string> read_small(uint64_t size, std::string_view what);
   io::Reader& in_;
+  Skipper* skipper_;
+  uint64_t pos_ = 0;  // bytes consumed from `in_` (read or skipped)
+  uint64_t data_offset_ = 0;
   uint64_t remaining_ = 0;
   uint64_t pad_ = 0;
   bool ended_ = false;

@@ -109,6 +109,19 @@ std::string with_query(std::string url, std::string_view param) {
 
 std::span<const std::string_view> default_manifest_accept() { return kDefaultAccept; }
 
+std::optional<uint64_t> parse_upload_range(std::string_view value) {
+  // "0-N" (distribution), tolerating a "bytes=" prefix. distribution answers
+  // "0-0" for an empty upload as well as for one byte: read it as empty.
+  auto v = trim(value);
+  if (v.starts_with("bytes=")) v.remove_prefix(6);
+  auto dash = v.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto first = parse_u64(trim(v.substr(0, dash)));
+  auto last = parse_u64(trim(v.substr(dash + 1)));
+  if (!first || !last || *first != 0) return std::nullopt;
+  return *last == 0 ? 0 : *last + 1;
+}
+
 bool is_loopback_registry(std::string_view registry) {
   std::string host = to_lower(host_of(registry));
   if (host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1") return true;
@@ -286,14 +299,20 @@ struct RegistryClient::Impl {
     if (same) auth = HOIST_TRY(authorization(ep, scopes, repository, false));
     if (!auth.empty()) req.headers.set("Authorization", auth);
     auto resp = HOIST_TRY(http.perform(req, sink, max_body));
-    if (resp.status != 401 || !same || !replayable) return resp;
+    if (resp.status != 401 || !same) return resp;
 
     auto ch = pick_challenge(resp);
     if (!ch) return resp;
+    // The token was refused (expired, revoked): drop it, so the caller's next
+    // request fetches a new one even when this one cannot be replayed (an
+    // upload body read from a stream).
     if (auth.starts_with("Bearer ")) tokens->erase(token_key(ep, scopes), auth.substr(7));
+    if (!replayable) return resp;
     if (ch->scheme == "bearer") {
       // insufficient_scope names the scope the registry wants.
-      for (auto s : split(ch->param("scope"), ' '))
+      // Kept in a variable: split()'s views must not outlive the string.
+      std::string wanted = std::string(ch->param("scope"));
+      for (auto s : split(wanted, ' '))
         if (!s.empty() && std::find(scopes.begin(), scopes.end(), s) == scopes.end()) scopes.emplace_back(s);
     }
     {
@@ -561,12 +580,14 @@ Result<UploadSession> RegistryClient::start_upload(std::string_view repository) 
 
 Result<> RegistryClient::upload_chunk(UploadSession& session, io::Reader& data, uint64_t length) {
   auto& ep = *impl_->origin;
-  std::string what = fmt::format("cannot upload to '{}'", impl_->blob_where(session.repository));
+  std::string what = fmt::format("PATCH upload to '{}' at byte {}", impl_->blob_where(session.repository),
+                                 session.offset);
   if (length == 0) return {};
   http::Request req;
   req.method = "PATCH";
   req.url = session.location;
   req.headers.add("Content-Type", "application/octet-stream");
+  // distribution-spec: "Content-Range: <start>-<end>", both inclusive, no unit.
   req.headers.add("Content-Range", fmt::format("{}-{}", session.offset, session.offset + length - 1));
   req.body_reader = &data;
   req.body_length = length;
@@ -576,30 +597,76 @@ Result<> RegistryClient::upload_chunk(UploadSession& session, io::Reader& data, 
   if (resp->status != 202 && !resp->ok()) return fail(response_error(*resp, what));
   if (auto loc = resp->headers.get("Location"))
     session.location = HOIST_TRY_CTX(http::resolve_url(resp->effective_url, *loc), what);
-  session.offset += length;
+  uint64_t expected = session.offset + length;
+  session.offset = expected;
   // "Range: 0-N" is what the registry holds; trust it over our count.
   if (auto range = resp->headers.get("Range")) {
-    auto dash = range->rfind('-');
-    if (dash != std::string_view::npos) {
-      if (auto end = parse_u64(trim(range->substr(dash + 1)))) session.offset = *end + 1;
-    }
+    if (auto end = parse_upload_range(*range)) session.offset = (*end == 0 && expected <= 1) ? expected : *end;
   }
   return {};
 }
 
-Result<digest::Digest> RegistryClient::finish_upload(UploadSession& session, const digest::Digest& d) {
+Result<UploadSession> RegistryClient::upload_status(const UploadSession& session) {
   auto& ep = *impl_->origin;
-  std::string what = fmt::format("cannot finish the upload of blob '{}' to '{}'", d.str(),
-                                 impl_->blob_where(session.repository));
+  std::string what = fmt::format("GET upload status from '{}'", impl_->blob_where(session.repository));
   http::Request req;
-  req.method = "PUT";
-  req.url = with_query(session.location, "digest=" + http::url_escape(d.str()));
-  req.headers.add("Content-Type", "application/octet-stream");
+  req.url = session.location;
   auto resp = http::with_retries(impl_->opts.retry, [&](int) {
     return impl_->send(ep, req, {push_scope(session.repository)}, session.repository, nullptr, 1 << 20);
   });
   if (!resp) return fail(std::move(resp).error().context(what));
+  if (resp->status == 404)
+    return fail(Error(Errc::kNotFound, fmt::format("{}: the registry no longer knows the upload session", what))
+                    .with_http(404, "BLOB_UPLOAD_UNKNOWN"));
   if (!resp->ok()) return fail(response_error(*resp, what));
+  UploadSession s = session;
+  s.offset = 0;
+  if (auto range = resp->headers.get("Range")) {
+    auto end = parse_upload_range(*range);
+    if (!end) return fail(Errc::kInvalidArgument, fmt::format("{}: malformed Range '{}'", what, *range));
+    s.offset = *end;
+  }
+  if (auto loc = resp->headers.get("Location"))
+    s.location = HOIST_TRY_CTX(http::resolve_url(resp->effective_url, *loc), what);
+  return s;
+}
+
+Result<> RegistryClient::cancel_upload(const UploadSession& session) {
+  auto& ep = *impl_->origin;
+  std::string what = fmt::format("DELETE upload from '{}'", impl_->blob_where(session.repository));
+  http::Request req;
+  req.method = "DELETE";
+  req.url = session.location;
+  auto resp = http::with_retries(impl_->opts.retry, [&](int) {
+    return impl_->send(ep, req, {push_scope(session.repository)}, session.repository, nullptr, 1 << 20);
+  });
+  if (!resp) return fail(std::move(resp).error().context(what));
+  if (resp->status == 404 || resp->ok()) return {};
+  return fail(response_error(*resp, what));
+}
+
+Result<digest::Digest> RegistryClient::finish_upload(UploadSession& session, const digest::Digest& d,
+                                                     io::Reader* data, uint64_t length) {
+  auto& ep = *impl_->origin;
+  std::string what = fmt::format("PUT blob '{}' to '{}'", d.str(), impl_->blob_where(session.repository));
+  http::Request req;
+  req.method = "PUT";
+  req.url = with_query(session.location, "digest=" + http::url_escape(d.str()));
+  req.headers.add("Content-Type", "application/octet-stream");
+  Result<http::Response> resp = fail(Errc::kInternal, "unreachable");
+  if (data) {
+    req.body_reader = data;
+    req.body_length = length;
+    resp = impl_->send(ep, req, {push_scope(session.repository)}, session.repository, nullptr, 1 << 20,
+                       /*replayable=*/false);
+  } else {
+    resp = http::with_retries(impl_->opts.retry, [&](int) {
+      return impl_->send(ep, req, {push_scope(session.repository)}, session.repository, nullptr, 1 << 20);
+    });
+  }
+  if (!resp) return fail(std::move(resp).error().context(what));
+  if (!resp->ok()) return fail(response_error(*resp, what));
+  if (data) session.offset += length;
   if (auto h = resp->headers.get("Docker-Content-Digest")) {
     auto got = digest::parse(trim(*h));
     if (got && *got != d)
@@ -611,17 +678,7 @@ Result<digest::Digest> RegistryClient::finish_upload(UploadSession& session, con
 Result<> RegistryClient::put_blob(std::string_view repository, const digest::Digest& d, io::Reader& data,
                                   uint64_t size) {
   auto session = HOIST_TRY(start_upload(repository));
-  auto& ep = *impl_->origin;
-  std::string what = fmt::format("cannot upload blob '{}' to '{}'", d.str(), impl_->blob_where(repository));
-  http::Request req;
-  req.method = "PUT";
-  req.url = with_query(session.location, "digest=" + http::url_escape(d.str()));
-  req.headers.add("Content-Type", "application/octet-stream");
-  req.body_reader = &data;
-  req.body_length = size;
-  auto resp = impl_->send(ep, req, {push_scope(repository)}, repository, nullptr, 1 << 20, /*replayable=*/false);
-  if (!resp) return fail(std::move(resp).error().context(what));
-  if (!resp->ok()) return fail(response_error(*resp, what));
+  HOIST_CHECK(finish_upload(session, d, &data, size));
   return {};
 }
 

@@ -136,12 +136,28 @@ class RegistryClient {
                       std::optional<uint64_t> expected_size, io::Writer& sink,
                       const http::RetryCallback& on_retry = {});
 
-  // Uploads (spec.md "Pushing blobs"). start_upload POSTs a new session;
-  // upload_chunk PATCHes `length` bytes at session.offset (Content-Range);
-  // finish_upload PUTs ?digest= and returns the registry's digest.
+  // Uploads (spec.md "Pushing blobs"), with push scope (repository:NAME:pull,push).
+  // start_upload POSTs a new session (retried).
+  // upload_chunk PATCHes `length` bytes at session.offset (Content-Range
+  // "start-end", Content-Length) and moves session.offset to what the
+  // registry's Range answer says it holds (and session.location to its new
+  // Location). The body is read from `data` and cannot be replayed, so the
+  // request is not retried; errors carry the HTTP status: 416 (the registry
+  // holds another offset: ask upload_status), 404 (the session is gone), 401
+  // (the cached token is dropped, so the next request fetches a new one).
+  // finish_upload PUTs ?digest= with no body (retried, 5xx included), or with
+  // `length` bytes from `data` (a monolithic upload: not retried), and returns
+  // the digest. kDigestMismatch when the registry refuses the digest.
   Result<UploadSession> start_upload(std::string_view repository);
   Result<> upload_chunk(UploadSession& session, io::Reader& data, uint64_t length);
-  Result<digest::Digest> finish_upload(UploadSession& session, const digest::Digest& d);
+  Result<digest::Digest> finish_upload(UploadSession& session, const digest::Digest& d, io::Reader* data = nullptr,
+                                       uint64_t length = 0);
+  // GET on the session's URL: the registry's offset (its Range header) and
+  // current Location. kNotFound when the registry no longer knows the
+  // session (BLOB_UPLOAD_UNKNOWN).
+  Result<UploadSession> upload_status(const UploadSession& session);
+  // DELETE on the session's URL; a session already gone is not an error.
+  Result<> cancel_upload(const UploadSession& session);
   // POST then one PUT with the whole blob.
   Result<> put_blob(std::string_view repository, const digest::Digest& d, io::Reader& data, uint64_t size);
   // POST ?mount=<digest>&from=<from_repository>.
@@ -165,6 +181,11 @@ class RegistryClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The byte count an upload's "Range: 0-N" header reports: N + 1, or 0 for
+// "0-0" (distribution's answer for an empty upload; a one-byte upload looks
+// the same). nullopt when malformed.
+std::optional<uint64_t> parse_upload_range(std::string_view value);
 
 // True when `registry` ("host", "host:port", "[v6]:port") is served over
 // plain HTTP by default: localhost, 127.0.0.0/8, ::1.

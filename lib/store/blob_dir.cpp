@@ -19,6 +19,8 @@ namespace hoist::store {
 namespace {
 
 constexpr size_t kBufferSize = size_t{1} << 20;
+// Writes at least this large go to the file as they are, without a copy.
+constexpr size_t kDirectWrite = size_t{128} << 10;
 
 // Process-wide, so that two BlobDir objects over one ingest directory never pick
 // the same temp name; O_EXCL catches anything else (another process reusing a pid).
@@ -107,7 +109,7 @@ Result<> BlobWriter::ensure_hashed() {
   // Resuming: the digest must cover the bytes of the earlier attempt, so read
   // them once, now, before anything is appended. Done lazily so a caller that
   // restart()s (server ignored Range) never pays for it.
-  if (!buf_) buf_ = std::make_unique<std::byte[]>(kBufferSize);
+  if (!buf_) buf_ = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
   uint64_t pos = 0;
   while (pos < resumed_from_) {
     size_t want = size_t(std::min<uint64_t>(kBufferSize, resumed_from_ - pos));
@@ -154,7 +156,14 @@ Result<> BlobWriter::write(std::span<const std::byte> data) {
   if (data.empty()) return {};
   HOIST_CHECK(ensure_hashed());
   hasher_.update(data);
-  if (!buf_) buf_ = std::make_unique<std::byte[]>(kBufferSize);
+  if (data.size() >= kDirectWrite && buffered_ == 0) {
+    auto r = pwrite_all(fd_.get(), data.data(), data.size(), offset_, path_);
+    if (!r) return broken(std::move(r).error());
+    offset_ += data.size();
+    written();
+    return {};
+  }
+  if (!buf_) buf_ = std::make_unique_for_overwrite<std::byte[]>(kBufferSize);
   if (buffered_ + data.size() <= kBufferSize) {
     std::memcpy(buf_.get() + buffered_, data.data(), data.size());
     buffered_ += data.size();
@@ -163,7 +172,7 @@ Result<> BlobWriter::write(std::span<const std::byte> data) {
     return {};
   }
   HOIST_CHECK(flush());
-  if (data.size() >= kBufferSize) {
+  if (data.size() >= kDirectWrite) {
     // Large writes go straight to the file: no copy.
     auto r = pwrite_all(fd_.get(), data.data(), data.size(), offset_, path_);
     if (!r) return broken(std::move(r).error());

@@ -6,8 +6,13 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdarg>
 #include <ctime>
+#include <fstream>
 #include <memory>
 
 #include <fmt/core.h>
@@ -15,6 +20,7 @@
 
 #include "image/media_types.h"
 #include "sys/file.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace hoist::store {
@@ -28,7 +34,7 @@ constexpr std::string_view kBlobPrefix = "v1/blob/";
 constexpr std::string_view kEdgePrefix = "v1/edge/";
 constexpr std::string_view kDiffIdPrefix = "v1/diffid/";
 constexpr std::string_view kLayerPrefix = "v1/layer/";
-constexpr std::string_view kUploadPrefix = "v1/upload/";
+constexpr std::string_view kSourcePrefix = "v1/source/";
 constexpr std::string_view kIndexJsonStaleKey = "v1/meta/index-json";
 
 // Every open of a database would otherwise create (and rotate) an info LOG file:
@@ -91,6 +97,8 @@ Result<Session> open_session(const std::string& dir, std::chrono::milliseconds t
                                           timeout, what_store(dir)));
   rocksdb::DB* raw = nullptr;
   std::string path = dir + "/db";
+  // No database yet (a fresh store, see Index::init()): reads find nothing.
+  if (!write && !sys::exists(path + "/CURRENT")) return Session(std::move(lock), nullptr);
   rocksdb::Status s = write ? rocksdb::DB::Open(db_options(), path, &raw)
                             : rocksdb::DB::OpenForReadOnly(db_options(), path, &raw);
   if (!s.ok()) return fail(db_error(s, "open", dir));
@@ -98,6 +106,7 @@ Result<Session> open_session(const std::string& dir, std::chrono::milliseconds t
 }
 
 Result<std::optional<std::string>> get(Session& s, std::string_view key, const std::string& dir) {
+  if (!s.db) return std::nullopt;
   std::string value;
   rocksdb::Status st = s.db->Get(rocksdb::ReadOptions(), slice(key), &value);
   if (st.IsNotFound()) return std::nullopt;
@@ -108,6 +117,7 @@ Result<std::optional<std::string>> get(Session& s, std::string_view key, const s
 // Calls fn(key-suffix, value) for every key under prefix, in key order.
 template <typename Fn>
 Result<> scan(Session& s, std::string_view prefix, const std::string& dir, Fn&& fn) {
+  if (!s.db) return {};
   std::unique_ptr<rocksdb::Iterator> it(s.db->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
@@ -121,6 +131,7 @@ Result<> scan(Session& s, std::string_view prefix, const std::string& dir, Fn&& 
 Result<> write(Session& s, rocksdb::WriteBatch& batch, const std::string& dir) {
   rocksdb::WriteOptions wo;
   wo.sync = true;  // the index entry is the commit point of an image
+  batch.Put(slice(kVersionKey), slice(kIndexVersion));  // the first write creates the database
   rocksdb::Status st = s.db->Write(wo, &batch);
   if (!st.ok()) return fail(db_error(st, "write", dir));
   return {};
@@ -179,8 +190,15 @@ Result<> write_index_json(Session& s, const std::string& dir) {
   return {};
 }
 
-std::string upload_key(std::string_view registry, std::string_view repository, const digest::Digest& d) {
-  return fmt::format("{}{}/{}/{}", kUploadPrefix, registry, repository, d.str());
+std::string source_key(const digest::Digest& d, std::string_view name) {
+  return fmt::format("{}{}/{}", kSourcePrefix, d.str(), name);
+}
+
+// STORE/uploads/<sha256 of "registry/repository/digest">.json
+std::string upload_path(const std::string& store, std::string_view registry, std::string_view repository,
+                        const digest::Digest& d) {
+  auto key = digest::sha256_of(fmt::format("{}/{}/{}", registry, repository, d.str()));
+  return fmt::format("{}/uploads/{}.json", store, key.hex());
 }
 
 }  // namespace
@@ -188,19 +206,36 @@ std::string upload_key(std::string_view registry, std::string_view repository, c
 Index::Index(std::string store_dir, std::chrono::milliseconds lock_timeout)
     : dir_(std::move(store_dir)), timeout_(lock_timeout) {}
 
-Result<> Index::init() {
+Result<> Index::init(bool create_in_background) {
   bool fresh = !sys::exists(dir_ + "/db/CURRENT");
-  if (!fresh) {
-    bool repair = !sys::exists(dir_ + "/index.json");
-    {
-      auto s = HOIST_TRY(open_session(dir_, timeout_, false));
-      auto v = HOIST_TRY(get(s, kVersionKey, dir_));
-      if (v && *v != kIndexVersion)
-        return fail(Errc::kUnsupported,
-                    fmt::format("store '{}' has index version {}; this hoist reads version {}", dir_, *v, kIndexVersion));
-      auto stale = HOIST_TRY(get(s, kIndexJsonStaleKey, dir_));
-      if (v && !stale && !repair) return {};
-    }
+  if (fresh) {
+    auto create = [](const std::string& dir, std::chrono::milliseconds timeout) -> Result<> {
+      auto s = HOIST_TRY(open_session(dir, timeout, true));
+      if (HOIST_TRY(get(s, kVersionKey, dir))) return {};  // another process was first
+      rocksdb::WriteBatch b;  // write() adds the version key
+      HOIST_CHECK(write(s, b, dir));
+      return write_index_json(s, dir);
+    };
+    if (!create_in_background) return create(dir_, timeout_);
+    // Creating a RocksDB database costs a dozen fsyncs: a thread of its own does
+    // it while the caller goes on (a pull into a new store downloads meanwhile).
+    // Its session holds the exclusive store lock, so every other session, in this
+    // process or another, waits for it; should it fail, the first write creates
+    // the database itself and reports the error.
+    creator_ = std::jthread([dir = dir_, timeout = timeout_, create] {
+      if (auto r = create(dir, timeout); !r) log::debug("creating the index of store '{}': {}", dir, r.error().message());
+    });
+    return {};
+  }
+  bool repair = !sys::exists(dir_ + "/index.json");
+  {
+    auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+    auto v = HOIST_TRY(get(s, kVersionKey, dir_));
+    if (v && *v != kIndexVersion)
+      return fail(Errc::kUnsupported,
+                  fmt::format("store '{}' has index version {}; this hoist reads version {}", dir_, *v, kIndexVersion));
+    auto stale = HOIST_TRY(get(s, kIndexJsonStaleKey, dir_));
+    if (v && !stale && !repair) return {};
   }
   auto s = HOIST_TRY(open_session(dir_, timeout_, true));
   auto v = HOIST_TRY(get(s, kVersionKey, dir_));
@@ -229,6 +264,11 @@ Result<> Index::record_image(const ImageRecord& rec) {
   };
   put_blob(rec.root);
   for (const auto& d : rec.blobs) put_blob(d);
+  if (!rec.source.empty()) {
+    std::string v = json{{"updated", now}}.dump();
+    b.Put(slice(source_key(rec.root.digest, rec.source)), slice(v));
+    for (const auto& d : rec.blobs) b.Put(slice(source_key(d.digest, rec.source)), slice(v));
+  }
   for (const auto& e : rec.edges)
     b.Put(slice(fmt::format("{}{}/{}", kEdgePrefix, e.parent.str(), e.child.str())), rocksdb::Slice());
   for (const auto& p : rec.diff_ids) {
@@ -334,26 +374,75 @@ Result<std::vector<digest::Digest>> Index::compressed_of(const digest::Digest& d
   return out;
 }
 
-Result<> Index::put_upload(const UploadSession& u) {
-  json v = {{"url", u.url}, {"offset", u.offset}, {"updated", now_seconds()}};
+Result<> Index::put_blob_sources(const std::vector<digest::Digest>& digests, std::string_view name) {
+  if (name.empty() || digests.empty()) return {};
   rocksdb::WriteBatch b;
-  b.Put(slice(upload_key(u.registry, u.repository, u.digest)), slice(v.dump()));
+  std::string v = json{{"updated", now_seconds()}}.dump();
+  for (const auto& d : digests) b.Put(slice(source_key(d, name)), slice(v));
   auto s = HOIST_TRY(open_session(dir_, timeout_, true));
   HOIST_CHECK(write(s, b, dir_));
   maintain(s);
   return {};
 }
 
+Result<std::vector<std::string>> Index::blob_sources(const digest::Digest& d) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::string prefix = fmt::format("{}{}/", kSourcePrefix, d.str());
+  HOIST_CHECK(scan(s, prefix, dir_, [&](std::string_view name, std::string_view value) -> Result<> {
+    json j = json::parse(value, nullptr, false);
+    int64_t updated = 0;
+    if (j.is_object() && j.contains("updated") && j["updated"].is_number_integer()) updated = j["updated"].get<int64_t>();
+    found.emplace_back(updated, std::string(name));
+    return {};
+  }));
+  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+// Upload sessions live in STORE/uploads/, a small file each, not in the
+// database: one is saved after every chunk a registry acknowledges, and a
+// database write (a dozen fsyncs) there would stall the upload. Not synced
+// either: a session lost to a crash, or a torn file (read as none), only means
+// that blob's upload starts over.
+Result<> Index::put_upload(const UploadSession& u) {
+  json v = {{"registry", u.registry}, {"repository", u.repository}, {"digest", u.digest.str()},
+            {"url", u.url},           {"offset", u.offset},         {"updated", now_seconds()}};
+  std::string dir = dir_ + "/uploads";
+  HOIST_CHECK(sys::mkdir_all(dir));
+  std::string path = upload_path(dir_, u.registry, u.repository, u.digest);
+  std::string tmp = fmt::format("{}.tmp.{}-{}", path, ::getpid(), ::gettid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << v.dump();
+    if (!out.flush()) return fail(Errc::kIo, fmt::format("cannot write '{}'", tmp));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return fail(Error::from_errno(e, fmt::format("cannot rename '{}' to '{}'", tmp, path)));
+  }
+  return {};
+}
+
 Result<std::optional<UploadSession>> Index::get_upload(std::string_view registry, std::string_view repository,
                                                        const digest::Digest& d) {
-  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
-  std::string key = upload_key(registry, repository, d);
-  auto v = HOIST_TRY(get(s, key, dir_));
-  if (!v) return std::optional<UploadSession>();
-  json j = json::parse(*v, nullptr, false);
+  std::string path = upload_path(dir_, registry, repository, d);
+  auto text = sys::read_file(path, 64 * 1024);
+  if (!text) {
+    if (text.error().code() == Errc::kNotFound) return std::optional<UploadSession>();
+    return fail(std::move(text).error());
+  }
+  json j = json::parse(*text, nullptr, false);
+  // A torn or foreign file is no session (see put_upload).
   if (!j.is_object() || !j.contains("url") || !j["url"].is_string() || !j.contains("offset") ||
-      !j["offset"].is_number_unsigned())
-    return fail(Errc::kIo, fmt::format("corrupt index entry '{}' in store '{}'", key, dir_));
+      !j["offset"].is_number_unsigned() || j.value("registry", "") != registry ||
+      j.value("repository", "") != repository || j.value("digest", "") != d.str()) {
+    log::debug("ignoring unreadable upload session '{}'", path);
+    return std::optional<UploadSession>();
+  }
   UploadSession u;
   u.registry = registry;
   u.repository = repository;
@@ -365,10 +454,9 @@ Result<std::optional<UploadSession>> Index::get_upload(std::string_view registry
 }
 
 Result<> Index::remove_upload(std::string_view registry, std::string_view repository, const digest::Digest& d) {
-  rocksdb::WriteBatch b;
-  b.Delete(slice(upload_key(registry, repository, d)));
-  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
-  HOIST_CHECK(write(s, b, dir_));
+  std::string path = upload_path(dir_, registry, repository, d);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return fail(Error::from_errno(errno, fmt::format("cannot remove '{}'", path)));
   return {};
 }
 

@@ -13,10 +13,21 @@
 //                                           index -> manifests (what gc walks)
 //   v1/diffid/<diff_id>/<compressed>        "" : uncompressed digest -> each compressed form
 //   v1/layer/<compressed>                   "<diff_id>"
-//   v1/upload/<registry>/<repo>/<digest>    {"url":"...","offset":N,"updated":UNIX_SECONDS}
-//                                           a resumable registry upload (hoist-push)
+//   v1/source/<digest>/<registry>/<repo>    {"updated":UNIX_SECONDS}: that repository of that
+//                                           registry held the blob when we last looked
+//                                           (a pull of it, or a push to it): where
+//                                           hoist-push mounts a blob from instead of
+//                                           uploading it. A hint, never trusted: a mount
+//                                           the registry refuses falls back to an upload.
+//                                           Written with a pull's record_image (same
+//                                           WriteBatch, after the blobs) and after a
+//                                           push's manifests are in (put_blob_sources).
 //   v1/meta/index-json                      "stale" while index.json may lag the refs
 //   reserved for later modules: v1/snap/<chainid>, v1/cache/<key>, v1/lease/<id>
+//
+// Not in the database: resumable registry uploads (hoist-push), saved after every
+// acknowledged chunk, as STORE/uploads/<sha256 of "registry/repo/digest">.json
+// {"registry","repository","digest","url","offset","updated"}: see put_upload().
 //   GC roots are the refs plus the unexpired leases. (gc itself is not written yet.)
 //
 // Ref names are what callers pass, by convention ref::Reference::str() of a
@@ -42,6 +53,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -86,6 +98,9 @@ struct ImageRecord {
   std::vector<image::Descriptor> blobs;  // every blob of the image present in the store (root included)
   std::vector<Edge> edges;
   std::vector<DiffIdPair> diff_ids;
+  // "registry/repo" the image came from ("127.0.0.1:5000/team/app"): every blob
+  // gets a v1/source record naming it. Empty: none.
+  std::string source;
 };
 
 struct UploadSession {
@@ -104,7 +119,11 @@ class Index {
 
   // Creates the database (v1/version) and index.json when missing; rebuilds a
   // stale index.json. kUnsupported for an index of another version.
-  Result<> init();
+  // create_in_background: a missing database is created by a thread of its own
+  // (joined by the destructor) while the caller goes on; until it is done the
+  // index reads as empty and writers wait for it. Not for a process that forks
+  // meanwhile: the child would inherit the creator's store lock.
+  Result<> init(bool create_in_background = false);
 
   // One WriteBatch: the ref (when name is set), a blob record per blob (lastUsed =
   // now), the edges and diffID pairs; then index.json. Does NOT check that the
@@ -121,6 +140,11 @@ class Index {
   Result<std::optional<digest::Digest>> diff_id_of(const digest::Digest& compressed);
   Result<std::vector<digest::Digest>> compressed_of(const digest::Digest& diff_id);
 
+  // v1/source records: `name` ("registry/repo") holds each of `digests`. One WriteBatch.
+  Result<> put_blob_sources(const std::vector<digest::Digest>& digests, std::string_view name);
+  // The "registry/repo" names recorded for a blob, most recently updated first.
+  Result<std::vector<std::string>> blob_sources(const digest::Digest& d);
+
   Result<> put_upload(const UploadSession& s);
   Result<std::optional<UploadSession>> get_upload(std::string_view registry, std::string_view repository,
                                                   const digest::Digest& d);
@@ -131,6 +155,8 @@ class Index {
  private:
   std::string dir_;
   std::chrono::milliseconds timeout_;
+  // Creates the database of a fresh store while the caller goes on (init()).
+  std::jthread creator_;
 };
 
 }  // namespace hoist::store

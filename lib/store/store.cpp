@@ -41,7 +41,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions 
     HOIST_CHECK_CTX(sys::write_file_atomic(d + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}"),
                     fmt::format("cannot create store '{}'", d));
   std::unique_ptr<Store> s(new Store(d, options));
-  HOIST_CHECK(s->index_.init());
+  HOIST_CHECK(s->index_.init(options.create_in_background));
   return s;
 }
 

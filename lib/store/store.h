@@ -47,6 +47,8 @@ std::string default_store_dir();
 struct StoreOptions {
   // How long an index access waits for another process's lock.
   std::chrono::milliseconds lock_timeout = kDefaultLockTimeout;
+  // A new store's index is created in the background (Index::init()).
+  bool create_in_background = false;
 };
 
 struct FsckProblem {

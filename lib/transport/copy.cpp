@@ -3,10 +3,13 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "http/retry.h"
 #include "image/manifest.h"
 #include "image/media_types.h"
 
@@ -15,18 +18,28 @@ namespace {
 
 // Passes bytes on to the blob writer, reports progress, and stops the transfer
 // when the copy is cancelled (another blob failed, or SIGINT).
+//
+// A failure of the blob writer is kept here and handed to the source as
+// kCancelled: the source retries what looks like its own transient failure
+// (kUnavailable), and must not retry into a sink that failed. copy() then
+// looks at sink_error() to tell the two sides apart.
 class ProgressWriter final : public io::Writer {
  public:
   ProgressWriter(io::Writer& next, ProgressSink& progress, std::string id, uint64_t done, std::stop_token stop)
       : next_(next), progress_(progress), id_(std::move(id)), done_(done), stop_(std::move(stop)) {}
   Result<> write(std::span<const std::byte> data) override {
     if (stop_.stop_requested()) return fail(Errc::kCancelled, "cancelled");
-    HOIST_CHECK(next_.write(data));
+    if (sink_error_) return fail(Errc::kCancelled, "the destination failed");
+    if (auto r = next_.write(data); !r) {
+      sink_error_ = std::move(r).error();
+      return fail(Errc::kCancelled, fmt::format("the destination failed: {}", sink_error_->message()));
+    }
     done_ += data.size();
     progress_.advanced(id_, done_);
     return {};
   }
   uint64_t done() const { return done_; }
+  std::optional<Error>& sink_error() { return sink_error_; }
 
  private:
   io::Writer& next_;
@@ -34,7 +47,16 @@ class ProgressWriter final : public io::Writer {
   std::string id_;
   uint64_t done_;
   std::stop_token stop_;
+  std::optional<Error> sink_error_;
 };
+
+// Sleeps `d` unless `stop` is requested first; false when stopped.
+bool sleep_unless_stopped(std::chrono::milliseconds d, const std::stop_token& stop) {
+  std::mutex mu;
+  std::condition_variable_any cv;
+  std::unique_lock lk(mu);
+  return !cv.wait_for(lk, stop, d, [] { return false; });
+}
 
 struct Plan {
   std::vector<RawManifest> manifests;  // children before parents, root last
@@ -146,9 +168,12 @@ Result<CopyResult> copy(Source& src, Sink& dst, const CopyOptions& options, Prog
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> bytes{0};
 
-  auto fetch_one = [&](size_t i) -> Result<> {
+  // One attempt at one blob. `sink_failed` tells whether a failure came from
+  // the sink (put_blob, its writer, commit) rather than the source.
+  auto fetch_attempt = [&](size_t i, bool& sink_failed) -> Result<> {
     const auto& d = plan.blobs[i];
     std::string id = d.digest.str();
+    sink_failed = true;
     auto w = HOIST_TRY(dst.put_blob(d));
     uint64_t offset = w->offset();
     progress.started({id, plan.labels[i], d.size}, offset);
@@ -160,17 +185,42 @@ Result<CopyResult> copy(Source& src, Sink& dst, const CopyOptions& options, Prog
       });
     }
     bytes += pw.done() - offset;
+    if (auto& e = pw.sink_error()) return fail(std::move(*e));
     if (!r) {
+      sink_failed = false;
       // A body that cannot be right is dropped; anything else stays resumable.
       if (r.error().code() == Errc::kDigestMismatch || r.error().code() == Errc::kInvalidArgument) w->abort();
       return r;
     }
     auto c = w->commit();
-    if (!c && c.error().code() != Errc::kAlreadyExists)
+    if (!c && c.error().code() != Errc::kAlreadyExists) {
+      // Name the blob and where it came from unless the sink's message does already.
+      const auto& msg = c.error().message();
+      if (msg.find(id) != std::string::npos && msg.find(src.name()) != std::string::npos)
+        return fail(std::move(c).error());
       return fail(std::move(c).error().context(fmt::format("blob '{}' from '{}'", id, src.name())));
+    }
     progress.verified(id);
     progress.finished(id);
     return {};
+  };
+
+  // A sink failure classed kUnavailable (an upload cut, refused mid-way) is
+  // retried: put_blob() again resumes from what the destination holds.
+  auto fetch_one = [&](size_t i) -> Result<> {
+    http::RetryPolicy policy;
+    policy.max_attempts = std::max(1, options.sink_attempts);
+    for (int attempt = 1;; ++attempt) {
+      bool sink_failed = false;
+      auto r = fetch_attempt(i, sink_failed);
+      if (r || !sink_failed || r.error().code() != Errc::kUnavailable || attempt >= policy.max_attempts ||
+          stop.stop_requested())
+        return r;
+      auto delay = http::backoff_delay(policy, attempt);
+      progress.retried(plan.blobs[i].digest.str(), attempt + 1, r.error().message(),
+                       double(delay.count()) / 1000.0);
+      if (!sleep_unless_stopped(delay, stop.get_token())) return r;
+    }
   };
 
   auto worker = [&] {

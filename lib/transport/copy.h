@@ -6,6 +6,13 @@
 // partial bytes; manifests are stored after all the blobs they name, and the
 // image is recorded last. The first failure stops the other transfers (their
 // partial bytes stay resumable) and is returned.
+//
+// Retries: the source retries its own reads (with a resumed range). A sink
+// error classed kUnavailable (a registry upload cut, a chunk refused with 416,
+// a 401 mid-upload, 5xx) is retried per blob, up to sink_attempts in all, with
+// backoff: put_blob() again, which resumes from the offset the sink reports
+// (what the registry holds), and the source is read from there. Other sink
+// errors (disk full, digest mismatch) fail at once.
 
 #include <optional>
 #include <stop_token>
@@ -20,6 +27,7 @@ struct CopyOptions {
   std::optional<ref::Platform> platform;  // default: the host's
   bool all_platforms = false;             // keep the whole index
   int jobs = 4;
+  int sink_attempts = 5;  // per blob, the first included; 1 = no sink retries
   std::stop_token stop;
 };
 

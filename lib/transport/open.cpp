@@ -11,7 +11,10 @@ namespace hoist::transport {
 Result<std::unique_ptr<Sink>> open_sink(std::string_view text, const std::string& store_dir) {
   if (text == "store" || text.empty()) {
     std::string dir = store_dir.empty() ? store::default_store_dir() : store_dir;
-    auto st = HOIST_TRY(store::Store::open(dir));
+    // A new store's index is created while the first blobs download.
+    store::StoreOptions options;
+    options.create_in_background = true;
+    auto st = HOIST_TRY(store::Store::open(dir, options));
     return std::make_unique<StoreSink>(std::move(st));
   }
   auto colon = text.find(':');

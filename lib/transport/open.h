@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "transport/local_sources.h"
 #include "transport/transport.h"
 
 namespace hoist::transport {
@@ -39,6 +40,17 @@ Result<std::unique_ptr<Registries>> open_registries(const RegistryOptions& optio
 Result<std::unique_ptr<Source>> open_registry_source(Registries& registries, std::string_view text);
 // TEXT as listed above; store_dir "" means the default store directory.
 Result<std::unique_ptr<Sink>> open_sink(std::string_view text, const std::string& store_dir);
+
+// A local image as a source (hoist-push, hoist-unpack): TEXT is a store
+// reference, NAME@sha256:..., sha256:..., oci:DIR[:NAME], oci-archive:FILE[:NAME],
+// oci-archive:- or docker-archive:FILE[:REF|:@N] (transport/local_sources.h has
+// the details). One image: kInvalidArgument when TEXT holds several and names
+// none (the message lists how to name one); kUsage for docker://.
+Result<std::unique_ptr<LocalSource>> open_source(std::string_view text, const std::string& store_dir);
+// Every image TEXT holds, in the order it records them (index.json entries,
+// manifest.json RepoTags, the store's refs for "store"); one for a text that
+// names a single image.
+Result<std::vector<std::unique_ptr<LocalSource>>> open_sources(std::string_view text, const std::string& store_dir);
 
 // A registry as a destination (hoist-push).
 struct RegistrySinkOptions {

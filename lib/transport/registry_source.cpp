@@ -12,6 +12,7 @@
 #include "ref/reference.h"
 #include "registry/client.h"
 #include "transport/open.h"
+#include "transport/registry_sink.h"
 #include "util/strings.h"
 
 namespace hoist::transport {
@@ -115,6 +116,10 @@ class RegistrySource final : public Source {
 };
 
 }  // namespace
+
+std::shared_ptr<registry::RegistryClient> registry_client(Registries& registries, const std::string& registry) {
+  return static_cast<RegistriesImpl&>(registries).client(registry);
+}
 
 Result<std::unique_ptr<Registries>> open_registries(const RegistryOptions& options) {
   std::shared_ptr<const registry::CredentialStore> creds;

@@ -8,6 +8,7 @@
 #include "image/config.h"
 #include "image/manifest.h"
 #include "image/media_types.h"
+#include "ref/reference.h"
 
 namespace hoist::transport {
 namespace {
@@ -75,6 +76,9 @@ Result<> StoreSink::commit_image(const CopiedImage& image) {
   store::ImageRecord rec;
   if (record_refs_) rec.name = ref_name(image);
   rec.root = image.root;
+  // A pull from a registry: remember where each blob lives, so hoist-push can
+  // mount it there instead of uploading it (store/index.h v1/source).
+  if (auto r = ref::parse_reference(image.name); r && r->name() == image.name && !r->digest()) rec.source = image.name;
   std::set<digest::Digest> seen;
   auto add_blob = [&](const image::Descriptor& d) {
     if (seen.insert(d.digest).second) rec.blobs.push_back(d);

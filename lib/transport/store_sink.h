@@ -2,7 +2,9 @@
 // The content store as a Sink (transport/transport.h). Blobs go through the
 // store's resumable ingest (a partial left by a crash resumes); commit_image
 // records the ref "NAME:TAG" (or "NAME@DIGEST") with every blob, the graph
-// edges and the diffID pairs in one WriteBatch.
+// edges and the diffID pairs in one WriteBatch, and, when NAME is a registry
+// repository ("127.0.0.1:5000/team/app", a pull), a v1/source record per blob
+// naming it, in the same batch: where hoist-push can mount the blob from.
 
 #include <memory>
 #include <set>

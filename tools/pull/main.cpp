@@ -1,12 +1,16 @@
 // hoist-pull REF...: copy images from a registry into the store, an OCI layout
 // or an archive; prints one NAME@sha256:... line per image.
 
+#include <unistd.h>
+
 #include <fmt/core.h>
 
 #include "cli/registry_options.h"
 #include "cli/tool.h"
+#include "store/store.h"
 #include "transport/copy.h"
 #include "transport/open.h"
+#include "unpack/pull.h"
 
 namespace {
 
@@ -32,6 +36,10 @@ Examples:
   hoist-pull --output oci-archive:- alpine:3.19 | ssh far hoist-push oci-archive:- reg.local/alpine:3.19
   hoist-pull 127.0.0.1:5000/app:1 | hoist-unpack - ./bundle
   hoist-pull --mirror docker.io=http://127.0.0.1:5000 busybox
+  hoist-pull --unpack ./bundle 127.0.0.1:5000/app:1 && runc run -b ./bundle c1
+
+--unpack DIR (one image, into the store) overlaps download and unpack: layer k is
+applied while later layers are still downloading; stdout is still the pinned line.
 
 stdout carries one NAME@sha256:... line per image (or a JSON object with --json);
 progress and errors go to stderr. Exit status: 0 ok, 1 failed, 2 usage, 130 interrupted.)";
@@ -48,6 +56,8 @@ int main(int argc, char** argv) {
       ("platform", "os/arch[/variant] to pick from a multi-platform index (default: this host)",
        cxxopts::value<std::string>())
       ("all-platforms", "keep the whole index and every platform's image")
+      ("unpack", "also unpack the image into the bundle DIR (as hoist-unpack; root), each layer applied as soon "
+                 "as it and the layers below it are in", cxxopts::value<std::string>())
       ("refs", "references", cxxopts::value<std::vector<std::string>>());
   hoist::cli::add_registry_options(opts);
   opts.parse_positional({"refs"});
@@ -69,11 +79,32 @@ int main(int argc, char** argv) {
     }
 
     std::string output = args["output"].as<std::string>();
+    std::optional<std::string> unpack_dir;
+    if (args.count("unpack")) {
+      unpack_dir = args["unpack"].as<std::string>();
+      if (refs.size() != 1) return hoist::fail(hoist::Errc::kUsage, "--unpack makes one bundle: give one reference");
+      if (copts.all_platforms) return hoist::fail(hoist::Errc::kUsage, "--unpack and --all-platforms conflict");
+      if (output != "store") return hoist::fail(hoist::Errc::kUsage, "--unpack needs --output store");
+      if (::geteuid() != 0)
+        return hoist::fail(hoist::Errc::kUsage, "--unpack needs root (use hoist-unpack --rootless after the pull)");
+    }
     auto registries = HOIST_TRY(hoist::transport::open_registries(ropts));
     auto sink = HOIST_TRY(hoist::transport::open_sink(output, ctx.store_dir()));
     for (const auto& text : refs) {
       auto src = HOIST_TRY(hoist::transport::open_registry_source(*registries, text));
-      auto res = HOIST_TRY(hoist::transport::copy(*src, *sink, copts, ctx.progress()));
+      hoist::transport::CopyResult res;
+      if (unpack_dir) {
+        std::string store = ctx.store_dir().empty() ? hoist::store::default_store_dir() : ctx.store_dir();
+        hoist::store::BlobDir blobs(store, store + "/ingest");
+        hoist::unpack::BundleOptions bopts;
+        bopts.warn = [&ctx](std::string_view w) { ctx.warn(w); };
+        auto pr = HOIST_TRY(hoist::unpack::pull_and_unpack(*src, *sink, blobs, copts, *unpack_dir, bopts,
+                                                          ctx.progress()));
+        ctx.say("unpacked into " + pr.bundle);
+        res = std::move(pr.copy);
+      } else {
+        res = HOIST_TRY(hoist::transport::copy(*src, *sink, copts, ctx.progress()));
+      }
       if (sink->writes_stdout()) {
         ctx.say(res.pinned());
       } else if (ctx.json()) {

@@ -1,20 +1,18 @@
 // hoist-unpack IMAGE DIR: turn an image into an OCI runtime bundle (DIR/rootfs and
 // DIR/config.json) for hoist-run, runc or crun. Prints the bundle's path.
+// hoist-unpack --snapshot IMAGE DIR: the rootfs is an overlay of the store's
+// per-layer snapshots. hoist-unpack --remove DIR: undoes either.
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include <cctype>
 
-#include <fmt/core.h>
-
-#include "archive/layer.h"
-#include "bundle/spec.h"
 #include "cli/tool.h"
-#include "image_source.h"
-#include "sys/file.h"
-#include "sys/tree.h"
+#include "store/store.h"
+#include "transport/local_sources.h"
+#include "transport/open.h"
+#include "unpack/bundle_writer.h"
+#include "unpack/snapshot.h"
 #include "util/strings.h"
 
 namespace {
@@ -34,8 +32,14 @@ DIR must be missing or empty. The rootfs is made with every path kept inside it
 (hostile layers are refused with an error naming the entry); each layer's content
 is checked against the config's diff_ids.
 
+With --snapshot (root only) each layer is unpacked once into the store's
+snapshots/ and DIR/rootfs is an overlay mount of them, with the container's
+writes in DIR/upper; unpacking the same image again takes milliseconds.
+--remove DIR unmounts such a rootfs and removes the bundle (plain bundles too).
+
 Examples:
   hoist-pull 127.0.0.1:5000/app:1 | hoist-unpack - ./bundle && runc run -b ./bundle c1
+  hoist-unpack --snapshot 127.0.0.1:5000/app:1 ./b1 && hoist-unpack --remove ./b1
   hoist-unpack --cmd '["sh","-c","echo hi"]' oci:./layout:v1 ./bundle
 
 stdout carries the bundle's absolute path; progress and errors go to stderr.
@@ -75,76 +79,18 @@ Result<uint64_t> parse_size(const std::string& s) {
   return *v * mult;
 }
 
-// Creates DIR (or accepts it empty). Returns true when it was created here.
-Result<bool> prepare_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) == 0) return true;
-  if (errno != EEXIST) return fail(hoist::Error::from_errno(errno, "cannot create bundle directory '" + dir + "'"));
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) return fail(Errc::kAlreadyExists, "'" + dir + "' is not a directory");
-  if (!std::filesystem::is_empty(dir, ec))
-    return fail(Errc::kAlreadyExists, "bundle directory '" + dir + "' is not empty");
-  return false;
-}
-
-// Removes DIR (or only its contents when it existed before) after a failure.
-void discard_bundle(const std::string& dir, bool created) {
-  std::filesystem::path p(dir);
-  if (created) {
-    auto parent = hoist::sys::open_file(p.parent_path().empty() ? "." : p.parent_path().string(), O_PATH | O_DIRECTORY);
-    if (parent) (void)hoist::sys::remove_all_at(parent->get(), p.filename().string());
-    return;
-  }
-  auto fd = hoist::sys::open_file(dir, O_PATH | O_DIRECTORY);
-  if (!fd) return;
-  if (auto names = hoist::sys::list_dir_at(fd->get(), ""))
-    for (const auto& n : *names) (void)hoist::sys::remove_all_at(fd->get(), n);
-}
-
-Result<> unpack(hoist::cli::Context& ctx, const cxxopts::ParseResult& args, const hoist::unpack::ImageSource& img,
-                const std::string& dir) {
-  namespace archive = hoist::archive;
-  bool rootless = args.count("rootless") > 0;
-  std::string rootfs = dir + "/rootfs";
-  if (::mkdir(rootfs.c_str(), 0755) != 0)
-    return fail(hoist::Error::from_errno(errno, "cannot create '" + rootfs + "'"));
-  auto root = HOIST_TRY(hoist::sys::open_file(rootfs, O_PATH | O_DIRECTORY));
-
-  archive::SizeBudget budget;
-  if (args.count("max-size")) budget.max = HOIST_TRY(parse_size(args["max-size"].as<std::string>()));
-  archive::LayerOptions lopts;
-  lopts.apply.rootless = rootless;
-  lopts.apply.warn = [&](std::string_view w) { ctx.warn(w); };
-  auto& progress = ctx.progress();
-  size_t n = img.manifest.layers.size();
-  for (size_t i = 0; i < n; ++i) {
-    const auto& layer = img.manifest.layers[i];
-    const auto& diff_id = img.config.rootfs.diff_ids[i];
-    std::string id = layer.digest.str();
-    std::string what = fmt::format("layer {}/{} '{}'", i + 1, n, id);
-    auto c = HOIST_TRY_CTX(archive::layer_compression(layer), what);
-    auto blob = HOIST_TRY_CTX(img.blobs->open_blob(layer.digest), what);
-    progress.started({id, fmt::format("{} apply", layer.digest.short_hex()), 0}, 0);
-    lopts.on_progress = [&](uint64_t done) { progress.advanced(id, done); };
-    auto r = archive::apply_layer(*blob, c, diff_id, root, budget, lopts);
-    if (!r) {
-      progress.failed(id, r.error().to_string());
-      return fail(std::move(r).error().context(what));
-    }
-    progress.verified(id);
-    progress.finished(id);
-  }
-
-  hoist::bundle::SpecOptions sopts;
-  if (args.count("entrypoint")) sopts.entrypoint = HOIST_TRY(parse_args("entrypoint", args["entrypoint"].as<std::string>()));
-  if (args.count("cmd")) sopts.cmd = HOIST_TRY(parse_args("cmd", args["cmd"].as<std::string>()));
-  sopts.terminal = args.count("terminal") > 0;
-  if (args.count("hostname")) sopts.hostname = args["hostname"].as<std::string>();
-  sopts.rootless = rootless;
-  sopts.host_uid = ::geteuid();
-  sopts.host_gid = ::getegid();
-  auto spec = HOIST_TRY(hoist::bundle::make_spec_for_rootfs(img.config, root, sopts));
-  HOIST_CHECK(hoist::sys::write_file_atomic(dir + "/config.json", spec.dump(2) + "\n", 0644));
-  return {};
+Result<hoist::unpack::BundleOptions> bundle_options(hoist::cli::Context& ctx, const cxxopts::ParseResult& args) {
+  hoist::unpack::BundleOptions o;
+  if (args.count("max-size")) o.max_size = HOIST_TRY(parse_size(args["max-size"].as<std::string>()));
+  if (args.count("entrypoint")) o.spec.entrypoint = HOIST_TRY(parse_args("entrypoint", args["entrypoint"].as<std::string>()));
+  if (args.count("cmd")) o.spec.cmd = HOIST_TRY(parse_args("cmd", args["cmd"].as<std::string>()));
+  o.spec.terminal = args.count("terminal") > 0;
+  if (args.count("hostname")) o.spec.hostname = args["hostname"].as<std::string>();
+  o.spec.rootless = args.count("rootless") > 0;
+  o.spec.host_uid = ::geteuid();
+  o.spec.host_gid = ::getegid();
+  o.warn = [&ctx](std::string_view w) { ctx.warn(w); };
+  return o;
 }
 
 }  // namespace
@@ -152,7 +98,7 @@ Result<> unpack(hoist::cli::Context& ctx, const cxxopts::ParseResult& args, cons
 int main(int argc, char** argv) {
   cxxopts::Options opts("hoist-unpack", "Unpack an image into an OCI runtime bundle (rootfs + config.json)");
   opts.custom_help("[OPTIONS]");
-  opts.positional_help("IMAGE DIR");
+  opts.positional_help("IMAGE DIR | --remove DIR");
   opts.add_options()
       ("platform", "os/arch[/variant] to pick from a multi-platform image (default: this host)",
        cxxopts::value<std::string>())
@@ -164,6 +110,9 @@ int main(int argc, char** argv) {
       ("max-size", "cap on the unpacked bytes (K, M, G, T suffixes; default 64G)", cxxopts::value<std::string>())
       ("rootless", "unpack as a non-root user: owners kept in the user.rootlesscontainers xattr, devices "
                    "skipped, user-namespace mappings in config.json")
+      ("snapshot", "rootfs as an overlay of per-layer snapshots in the store (root only): each layer "
+                   "unpacked once, later unpacks take milliseconds")
+      ("remove", "remove the bundle DIR made by hoist-unpack (unmounting a --snapshot rootfs)")
       ("args", "IMAGE DIR", cxxopts::value<std::vector<std::string>>());
   opts.parse_positional({"args"});
 
@@ -171,27 +120,42 @@ int main(int argc, char** argv) {
                                                -> hoist::Result<int> {
     std::vector<std::string> pos;
     if (args.count("args")) pos = args["args"].as<std::vector<std::string>>();
+    bool snapshot = args.count("snapshot") > 0;
+    if (args.count("remove")) {
+      if (pos.size() != 1) return fail(Errc::kUsage, "--remove takes one argument: the bundle DIR");
+      HOIST_CHECK(hoist::unpack::remove_bundle(pos[0]));
+      return hoist::cli::kExitOk;
+    }
     if (pos.size() != 2) return fail(Errc::kUsage, "expected IMAGE and DIR");
     auto images = HOIST_TRY(ctx.image_args({pos[0]}));
     if (images.size() != 1) return fail(Errc::kUsage, "expected one image, got " + std::to_string(images.size()));
     std::string dir = pos[1];
+    if (snapshot && args.count("rootless"))
+      return fail(Errc::kUsage, "--snapshot and --rootless conflict: snapshots need root (overlay mounts)");
+    if (::geteuid() != 0 && snapshot)
+      return fail(Errc::kUsage, "--snapshot needs root (overlay mounts of the store's snapshots)");
     if (::geteuid() != 0 && !args.count("rootless"))
       return fail(Errc::kUsage, "not running as root: pass --rootless to unpack as this user");
+    auto bopts = HOIST_TRY(bundle_options(ctx, args));
 
     std::optional<hoist::ref::Platform> platform;
     if (args.count("platform")) platform = HOIST_TRY(hoist::ref::parse_platform(args["platform"].as<std::string>()));
-    auto img = HOIST_TRY(hoist::unpack::open_image(images[0], ctx.store_dir(), platform));
+    auto src = HOIST_TRY(hoist::transport::open_source(images[0], ctx.store_dir()));
+    const hoist::store::BlobDir* blobs = src->blob_dir();
+    if (!blobs)
+      return fail(Errc::kUsage, "hoist-unpack reads images from the store or an oci: layout, not from '" + images[0] +
+                                    "': push or pull it there first (hoist-pull --output oci:DIR, or into the store)");
+    auto img = HOIST_TRY(hoist::transport::resolve_image(*src, platform));
 
-    bool created = HOIST_TRY(prepare_dir(dir));
-    auto r = unpack(ctx, args, img, dir);
-    if (!r) {
-      discard_bundle(dir, created);
-      return fail(std::move(r).error().context("cannot unpack '" + images[0] + "'"));
+    Result<std::string> made = fail(Errc::kInternal, "not unpacked");
+    if (snapshot) {
+      std::string store = ctx.store_dir().empty() ? hoist::store::default_store_dir() : ctx.store_dir();
+      made = hoist::unpack::unpack_snapshot(*blobs, store, img.manifest, img.config, dir, bopts, ctx.progress());
+    } else {
+      made = hoist::unpack::unpack_image(*blobs, img.manifest, img.config, dir, bopts, ctx.progress());
     }
-    std::error_code ec;
-    auto abs = std::filesystem::absolute(dir, ec).lexically_normal().string();
-    while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
-    ctx.print_line(abs);
+    if (!made) return fail(std::move(made).error().context("cannot unpack '" + images[0] + "'"));
+    ctx.print_line(*made);
     return hoist::cli::kExitOk;
   }, kEpilog);
 }

@@ -17,23 +17,35 @@ Control API on the main listener (JSON bodies):
   GET  /__mark                             {"seq": N}: the log's last sequence number
   GET  /__log[?since=N]                    JSON array of log entries with seq > N
 A rule: {"mode": M, "kind": "blob"|"manifest"|"upload"|"any", "digest": "substring of the path",
-         "path": "regex searched in the path", "method": "GET" | ["GET","HEAD"], "times": N (-1 = always)}
+         "path": "regex searched in the path", "method": "GET" | ["GET","HEAD"], "times": N (-1 = always),
+         "skip": N (let the first N matching requests through untouched, default 0)}
 Defaults: kind "blob" and method GET for body modes; kind "manifest", methods GET+HEAD for
-manifest modes; kind "any", any method for status/reset/delay; times -1.
+manifest modes; kind "any", any method for status/reset/delay/unauth/lose_session/hang; times -1.
+("upload" is /v2/NAME/blobs/uploads/..., the POST, PATCHes, PUT, status GET and DELETE of a push.)
 Modes and their parameters:
   corrupt   {"offset": body offset (default: the middle), "count": 1}  flip bytes, same length
   truncate  {"bytes": N | "fraction": 0.5}   full Content-Length, N bytes of body, then close
-  status    {"status": 500, "retry_after": S}  answer with that status (registry-style error body)
+  status    {"status": 500, "retry_after": S, "code": "X"}  answer with that status (registry-style
+            error body with code X; default by status, e.g. 416 BLOB_UPLOAD_INVALID)
   reset     close the connection without an answer (TCP RST)
+  unauth    forward without the client's Authorization: the upstream's own 401 and challenge
+            (a token that stopped working halfway through a push)
+  lose_session  DELETE the upload session upstream (with the client's Authorization), then
+            answer 404 BLOB_UPLOAD_UNKNOWN: the registry forgot the upload
+  hang      {"seconds": 300}  take the request, never answer; close after that long (a client
+            killed meanwhile finds its request unanswered and unforwarded)
   delay     {"seconds": 1}                     wait, then pass through
   redirect  {"status": 307}                    Location: the redirect listener, same path and query
   throttle  {"rate": bytes/s, "after": N}      first N body bytes at full speed, the rest at rate
   longer    {"extra": 1024}                    body + extra bytes, Content-Length says so too
   oversize_manifest {"size": 5 MiB}            a valid JSON OCI manifest larger than size
   schema1   {"content_type": ...}              a signed schema 1 manifest (v1+prettyjws)
-Log (JSON lines, --log and /__log): seq, time, listener (main|redirect), method, path, range,
+Log (JSON lines, --log and /__log): seq, time, listener (main|redirect), method, path, query, range,
 auth (Authorization present), auth_scheme, status, bytes (body bytes written), content_length,
-rule (mode applied or null), closed (client went away or we cut the body).
+rule (mode applied or null), closed (client went away or we cut the body), req_bytes (request
+body bytes received), content_range (the request's Content-Range, uploads).
+Request bodies are read whole before they are forwarded (or not): keep test uploads to
+a few hundred MiB.
 """
 import argparse
 import base64
@@ -80,7 +92,7 @@ class Rules:
 
     def add(self, rule):
         mode = rule.get("mode")
-        if mode not in BODY_MODES | MANIFEST_MODES | {"status", "reset", "delay"}:
+        if mode not in BODY_MODES | MANIFEST_MODES | {"status", "reset", "delay", "unauth", "lose_session", "hang"}:
             raise ValueError(f"unknown mode {mode!r}")
         r = dict(rule)
         if mode in BODY_MODES:
@@ -115,6 +127,9 @@ class Rules:
                 if r.get("digest") and r["digest"] not in path:
                     continue
                 if r.get("path") and not re.search(r["path"], path):
+                    continue
+                if r.get("skip", 0) > 0:
+                    r["skip"] -= 1
                     continue
                 # Body filters are used up only when they meet a 200/206 body (see consume),
                 # so a 401 challenge on the way does not eat a "times": 1 rule.
@@ -239,7 +254,9 @@ class Handler(BaseHTTPRequestHandler):
         return {"listener": self.server.name, "method": self.command, "path": self.path.split("?")[0],
                 "range": self.headers.get("Range"), "auth": auth is not None,
                 "auth_scheme": auth.split(" ")[0] if auth else None, "status": None, "bytes": 0,
-                "content_length": None, "rule": None, "closed": False}
+                "query": self.path.split("?", 1)[1] if "?" in self.path else "",
+                "content_length": None, "rule": None, "closed": False, "req_bytes": 0,
+                "content_range": self.headers.get("Content-Range")}
 
     def _json(self, status, obj, extra=None):
         body = json.dumps(obj).encode()
@@ -341,11 +358,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def _proxy(self, entry):
         body = self._read_body()
+        entry["req_bytes"] = len(body) if body else 0
         rule = self.server.rules.take(self.command, entry["path"])
         mode = rule["mode"] if rule else None
         entry["rule"] = mode
         if mode == "reset":
             return self._abort(rst=True)
+        if mode == "hang":
+            return self._hang(entry, float(rule.get("seconds", 300)))
         if mode == "delay":
             time.sleep(float(rule.get("seconds", 1)))
         if mode == "status":
@@ -353,10 +373,34 @@ class Handler(BaseHTTPRequestHandler):
             extra = {}
             if "retry_after" in rule:
                 extra["Retry-After"] = str(rule["retry_after"])
-            errc = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE", 401: "UNAUTHORIZED", 404: "NOT_FOUND"}
+            errc = {429: "TOOMANYREQUESTS", 503: "UNAVAILABLE", 401: "UNAUTHORIZED", 404: "NOT_FOUND",
+                    416: "BLOB_UPLOAD_INVALID"}
             entry["status"] = code
-            entry["bytes"] = self._json(code, {"errors": [{"code": errc.get(code, "UNKNOWN"),
+            entry["bytes"] = self._json(code, {"errors": [{"code": rule.get("code", errc.get(code, "UNKNOWN")),
                                                            "message": "injected by fault_proxy"}]}, extra)
+            return
+        if mode == "lose_session":
+            if UPLOAD_RE.match(entry["path"]):
+                saved = self.command
+                self.command = "DELETE"
+                try:
+                    c, r = self._upstream(None)
+                    r.read()
+                    c.close()
+                finally:
+                    self.command = saved
+            entry["status"] = 404
+            entry["bytes"] = self._json(404, {"errors": [{"code": "BLOB_UPLOAD_UNKNOWN",
+                                                          "message": "blob upload unknown (fault_proxy)"}]})
+            return
+        if mode == "unauth":
+            # Without the body: the upstream refuses before reading it and may close the
+            # connection under a body still being sent.
+            conn, resp = self._upstream(b"" if body else None, drop_auth=True)
+            try:
+                self._relay(entry, resp, None)
+            finally:
+                conn.close()
             return
         if mode == "redirect":
             rport = self.server.redirect_port
@@ -375,6 +419,23 @@ class Handler(BaseHTTPRequestHandler):
             self._relay(entry, resp, rule)
         finally:
             conn.close()
+
+    def _hang(self, entry, seconds):
+        """Never answer: wait until the client goes away or `seconds` pass, then close."""
+        entry["status"] = 0
+        self.connection.settimeout(0.2)
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                if not self.connection.recv(1, socket.MSG_PEEK):
+                    break            # client closed (or was killed)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            time.sleep(0.2)          # pipelined bytes: leave them, keep waiting
+        entry["closed"] = True
+        self._abort(rst=False)
 
     def _fake_manifest(self, entry, rule):
         m = MANIFEST_RE.match(entry["path"])

@@ -230,3 +230,47 @@ t.fifo("p")
   CHECK(warnings[0].find("dev/null") != std::string::npos);
   CHECK(r->skipped == 1);
 }
+
+TEST_CASE("overlay mode with lower layers: parents and hardlink targets taken from below") {
+  if (::geteuid() != 0) return;  // owners and trusted.* need root
+  Sandbox lower, upper;
+  REQUIRE(lower.apply(lower.tar(R"(
+t.dir("d", mode=0o710, uid=7, gid=8, mtime=1234)
+t.file("d/f", "from below", mode=0o640, uid=5, gid=6, mtime=99, xattrs={"user.k": "v"})
+t.file("gone", "g")
+)")));
+  ApplyOptions o;
+  o.whiteouts = WhiteoutMode::kOverlay;
+  o.lower_roots = {lower.root_fd.get()};
+  REQUIRE(upper.apply(upper.tar(R"(
+t.file("d/new", "n")
+t.hardlink("d/link", "d/f")
+t.file("e/x", "no parent below")
+)"), o));
+  auto d = lstat_of(upper.in("d"));
+  CHECK(S_ISDIR(d.st_mode));
+  CHECK((d.st_mode & 07777) == 0710);
+  CHECK(d.st_uid == 7);
+  CHECK(d.st_gid == 8);
+  CHECK(d.st_mtim.tv_sec == 1234);  // put back after d/new was added
+  auto f = lstat_of(upper.in("d/f"));
+  auto l = lstat_of(upper.in("d/link"));
+  CHECK(f.st_ino == l.st_ino);
+  CHECK((f.st_mode & 07777) == 0640);
+  CHECK(f.st_uid == 5);
+  CHECK(f.st_mtim.tv_sec == 99);
+  CHECK(read_all(upper.in("d/link")) == "from below");
+  CHECK(xattr(upper.in("d/f"), "user.k") == "v");
+  CHECK((lstat_of(upper.in("e")).st_mode & 07777) == 0755);
+
+  // A target a layer in between whited out is gone, as in the plain unpack.
+  Sandbox mid, top;
+  REQUIRE(mid.apply(mid.tar(R"(t.whiteout("gone"))"), o));
+  ApplyOptions o2 = o;
+  o2.lower_roots = {mid.root_fd.get(), lower.root_fd.get()};
+  auto r = top.apply(top.tar(R"(t.hardlink("again", "gone"))"), o2);
+  REQUIRE(!r);
+  CHECK(r.error().to_string().find("hardlink target 'gone' not found") != std::string::npos);
+  CHECK(lower.outside_unchanged());
+  CHECK(upper.outside_unchanged());
+}

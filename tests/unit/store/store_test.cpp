@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "store/store.h"
 
 #include <doctest/doctest.h>
@@ -107,6 +108,36 @@ TEST_CASE("store: upload sessions") {
   CHECK(got->updated > 0);
   REQUIRE(s->index().remove_upload("reg.example:5000", "team/app", d).has_value());
   CHECK(!s->index().get_upload("reg.example:5000", "team/app", d).value().has_value());
+}
+
+TEST_CASE("store: blob sources, from record_image and put_blob_sources") {
+  TempDir t;
+  auto s = store::Store::open(t.path()).value();
+  auto layer = digest::sha256_of("layer bytes");
+  REQUIRE(s->put_small_blob("layer bytes", layer).has_value());
+  auto manifest = digest::sha256_of("{}");
+  REQUIRE(s->put_small_blob("{}", manifest).has_value());
+  store::ImageRecord rec;
+  rec.name = "reg.example:5000/team/app:v1";
+  rec.root = {"application/vnd.oci.image.manifest.v1+json", manifest, 2};
+  rec.blobs.push_back({"application/vnd.oci.image.layer.v1.tar+gzip", layer, 11});
+  rec.source = "reg.example:5000/team/app";
+  REQUIRE(s->record_image(rec).has_value());
+  CHECK(s->index().blob_sources(layer).value() == std::vector<std::string>{"reg.example:5000/team/app"});
+  CHECK(s->index().blob_sources(manifest).value() == std::vector<std::string>{"reg.example:5000/team/app"});
+  // A push elsewhere adds a source; a blob never seen has none.
+  REQUIRE(s->index().put_blob_sources({layer}, "reg.example:5000/team/other").has_value());
+  auto both = s->index().blob_sources(layer).value();
+  CHECK(both.size() == 2);
+  CHECK(std::find(both.begin(), both.end(), "reg.example:5000/team/other") != both.end());
+  CHECK(s->index().blob_sources(digest::sha256_of("unknown")).value().empty());
+  // Without a source, record_image writes none.
+  auto other = digest::sha256_of("x");
+  REQUIRE(s->put_small_blob("x", other).has_value());
+  store::ImageRecord plain;
+  plain.root = {"application/vnd.oci.image.manifest.v1+json", other, 1};
+  REQUIRE(s->record_image(plain).has_value());
+  CHECK(s->index().blob_sources(other).value().empty());
 }
 
 TEST_CASE("store: a crash between the index and index.json is repaired at open") {

@@ -75,6 +75,14 @@ class MemSink final : public Sink {
   std::map<std::string, std::string> partial;  // resumable bytes by digest
   std::vector<std::string> order;              // blob and manifest digests in the order they became visible
   std::vector<CopiedImage> images;
+  // Injected write failures: digest -> (failures left, at byte, error class).
+  struct Failure {
+    int times;
+    size_t at;
+    Errc code;
+  };
+  std::map<std::string, Failure> failures;
+  int put_blob_calls = 0;
   std::mutex mu;
 
   Result<bool> has_blob(const image::Descriptor& d) override {
@@ -108,7 +116,17 @@ class MemWriter final : public BlobWriter {
   }
   uint64_t offset() const override { return data_.size(); }
   Result<> write(std::span<const std::byte> b) override {
-    data_.append(reinterpret_cast<const char*>(b.data()), b.size());
+    std::string_view in(reinterpret_cast<const char*>(b.data()), b.size());
+    {
+      std::lock_guard lk(sink_.mu);
+      auto it = sink_.failures.find(d_.digest.str());
+      if (it != sink_.failures.end() && it->second.times > 0 && data_.size() + in.size() > it->second.at) {
+        --it->second.times;
+        data_.append(in.substr(0, it->second.at - std::min(it->second.at, data_.size())));
+        return fail(it->second.code, "injected sink failure");
+      }
+    }
+    data_.append(in);
     return {};
   }
   Result<> commit() override {
@@ -134,6 +152,10 @@ class MemWriter final : public BlobWriter {
 };
 
 Result<std::unique_ptr<BlobWriter>> MemSink::put_blob(const image::Descriptor& d) {
+  {
+    std::lock_guard lk(mu);
+    ++put_blob_calls;
+  }
   return std::make_unique<MemWriter>(*this, d);
 }
 
@@ -247,4 +269,43 @@ TEST_CASE("a partial blob resumes from the sink's offset") {
   REQUIRE(r.has_value());
   CHECK(src.fetched_from[big] == 4000);
   CHECK(dst.blobs[big] == src.blobs[big]);
+}
+
+TEST_CASE("a sink failure classed kUnavailable is retried per blob, resuming from the sink's offset") {
+  MemSource src;
+  auto m = src.add_image("a", std::string(10000, 'y'));
+  src.root = m.digest.str();
+  auto man = image::parse_manifest(src.manifests[m.digest.str()].bytes).value();
+  auto big = man.layers[0].digest.str();
+  NullProgress progress;
+
+  SUBCASE("retried, and the source is read again from where the sink is") {
+    MemSink dst;
+    dst.failures[big] = {2, 6000, Errc::kUnavailable};
+    auto r = copy(src, dst, {}, progress);
+    REQUIRE_MESSAGE(r.has_value(), r.error().message());
+    CHECK(src.fetched_from[big] == 6000);  // the third attempt resumed at the sink's offset
+    CHECK(dst.blobs[big] == src.blobs[big]);
+    CHECK(dst.put_blob_calls == 3 + 2);
+  }
+  SUBCASE("bounded by sink_attempts") {
+    MemSink dst;
+    dst.failures[big] = {10, 6000, Errc::kUnavailable};
+    CopyOptions o;
+    o.sink_attempts = 3;
+    auto r = copy(src, dst, o, progress);
+    REQUIRE(!r.has_value());
+    CHECK(r.error().code() == Errc::kUnavailable);
+    CHECK(r.error().message().find("injected sink failure") != std::string::npos);
+    CHECK(dst.failures[big].times == 7);
+    CHECK(dst.blobs.count(m.digest.str()) == 0);  // no manifest without its blobs
+  }
+  SUBCASE("other sink errors are not retried, and reach the caller as the sink's") {
+    MemSink dst;
+    dst.failures[big] = {10, 6000, Errc::kIo};
+    auto r = copy(src, dst, {}, progress);
+    REQUIRE(!r.has_value());
+    CHECK(r.error().code() == Errc::kIo);
+    CHECK(dst.failures[big].times == 9);
+  }
 }

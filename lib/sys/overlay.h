@@ -1,0 +1,43 @@
+#pragma once
+// Overlay mounts for snapshot bundles (hoist-unpack --snapshot): one overlay of
+// read-only lower directories (the store's snapshots) with a writable upper and
+// work directory, and the checks --remove needs before unmounting one.
+//
+// The lower directories are passed one by one (fsconfig "lowerdir+", Linux >=
+// 6.8), each as /proc/self/fd/N of an fd opened here: no option string has to
+// hold every path, so neither overlay's one-page limit on "lowerdir=" nor the
+// 256-byte limit on one fsconfig value bounds the number of layers or the length
+// of the store's path. Older kernels fall back to mount(2) with
+// "lowerdir=/proc/self/fd/A:/proc/self/fd/B:..." (about 18 bytes a layer: some
+// 200 layers fit in a page, overlay itself stops at 500). Nothing here changes
+// the working directory, so it is safe with other threads running.
+//
+// Root only (CAP_SYS_ADMIN). Errors: kUnsupported when the kernel has no
+// overlay file system, otherwise errno with the kernel's own message when it
+// gave one ("overlayfs: failed to resolve ...").
+
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace hoist::sys {
+
+struct OverlaySpec {
+  std::vector<std::string> lower;  // top first
+  std::string upper;
+  std::string work;                // same file system as upper, empty
+};
+
+Result<> mount_overlay(const OverlaySpec& spec, const std::string& target);
+
+// True when `path` is the root of an overlay mount (statfs magic and a device
+// that differs from its parent's, or the mount root flag of statx).
+Result<bool> is_overlay_mount_root(const std::string& path);
+// True when `path` is the root of any mount.
+Result<bool> is_mount_root(const std::string& path);
+
+// umount2(path, UMOUNT_NOFOLLOW). EBUSY keeps its errno ("device or resource busy").
+Result<> unmount(const std::string& path);
+
+}  // namespace hoist::sys
