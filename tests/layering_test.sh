@@ -21,7 +21,7 @@ declare -A allowed=(
   [runtime]="util sys"
   [dockerfile]="util"
   [unpack]="util sys digest io ref image store archive bundle transport"
-  [build]="util sys digest io ref image http registry store layout transport archive bundle runtime dockerfile"
+  [build]="util sys digest io ref image http registry store layout transport archive bundle unpack runtime dockerfile"
   [cli]="util sys digest io ref image http registry store layout transport"
 )
 bad=0

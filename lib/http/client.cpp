@@ -567,10 +567,10 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
   auto fill_upload = [&]() -> Result<> {
     size_t want = kUploadChunk;
     if (req.body_length) want = size_t(std::min<uint64_t>(want, *req.body_length - up_total));
-    chunk.resize(want);
+    if (chunk.size() < kUploadChunk) chunk.resize(kUploadChunk);  // once: no zeroing per chunk
     size_t got = 0;
     while (got < want) {
-      size_t k = HOIST_TRY(req.body_reader->read(std::span(chunk).subspan(got)));
+      size_t k = HOIST_TRY(req.body_reader->read(std::span(chunk).subspan(got, want - got)));
       if (k == 0) break;
       got += k;
     }
@@ -579,9 +579,9 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
     if (got < want && req.body_length && up_total < *req.body_length)
       return fail(Errc::kInvalidArgument, fmt::format("{} {}: upload body ended after {} of {} bytes", hop.method,
                                                       redact_url(hop.url), up_total, *req.body_length));
-    chunk.resize(got);
     std::lock_guard lk(t.mu);
-    t.up.insert(t.up.end(), chunk.begin(), chunk.end());
+    if (t.up.capacity() < kUploadChunk) t.up.reserve(kUploadChunk);
+    t.up.insert(t.up.end(), chunk.begin(), chunk.begin() + ptrdiff_t(got));
     t.up_eof = eof;
     t.up_wanted = false;
     return {};

@@ -122,7 +122,7 @@ class ArchiveBacking : public Backing {
 Result<> stream_verified(io::Reader& in, const image::Descriptor& d, uint64_t offset, io::Writer& sink,
                          const std::string& where) {
   digest::Hasher h(d.digest.algorithm());
-  auto buf = std::make_unique<std::byte[]>(size_t{1} << 20);
+  auto buf = std::make_unique_for_overwrite<std::byte[]>(size_t{1} << 20);
   uint64_t pos = 0;
   for (;;) {
     size_t n = HOIST_TRY(in.read(std::span(buf.get(), size_t{1} << 20)));
@@ -398,7 +398,7 @@ std::optional<digest::Digest> digest_from_name(std::string_view name) {
 Result<digest::Digest> hash_member(layout::ArchiveFile& file, const layout::ArchiveFile::Member& m) {
   auto r = file.open_member(m);
   digest::Hasher h(digest::Algorithm::kSha256);
-  auto buf = std::make_unique<std::byte[]>(size_t{1} << 20);
+  auto buf = std::make_unique_for_overwrite<std::byte[]>(size_t{1} << 20);
   for (;;) {
     size_t n = HOIST_TRY(r->read(std::span(buf.get(), size_t{1} << 20)));
     if (n == 0) break;

@@ -28,17 +28,18 @@ namespace {
 // has returned, so a writer blocked on a full buffer wakes up.
 class Pipe {
  public:
-  explicit Pipe(size_t capacity) : buf_(std::max<size_t>(capacity, 64 * 1024)) {}
+  explicit Pipe(size_t capacity)
+      : cap_(std::max<size_t>(capacity, 64 * 1024)), buf_(std::make_unique_for_overwrite<std::byte[]>(cap_)) {}
 
   // False when the request side has finished (its result says why).
   bool write(std::span<const std::byte> data) {
     std::unique_lock lk(mu_);
     while (!data.empty()) {
-      cv_.wait(lk, [&] { return size_ < buf_.size() || reader_done_; });
+      cv_.wait(lk, [&] { return size_ < cap_ || reader_done_; });
       if (reader_done_) return false;
-      size_t tail = (head_ + size_) % buf_.size();
-      size_t n = std::min({data.size(), buf_.size() - size_, buf_.size() - tail});
-      std::memcpy(buf_.data() + tail, data.data(), n);
+      size_t tail = (head_ + size_) % cap_;
+      size_t n = std::min({data.size(), cap_ - size_, cap_ - tail});
+      std::memcpy(buf_.get() + tail, data.data(), n);
       size_ += n;
       data = data.subspan(n);
       cv_.notify_all();
@@ -66,9 +67,9 @@ class Pipe {
     cv_.wait(lk, [&] { return size_ > 0 || eof_ || cancelled_; });
     if (cancelled_) return fail(*cancelled_);
     if (size_ == 0) return size_t(0);
-    size_t n = std::min({out.size(), size_, buf_.size() - head_});
-    std::memcpy(out.data(), buf_.data() + head_, n);
-    head_ = (head_ + n) % buf_.size();
+    size_t n = std::min({out.size(), size_, cap_ - head_});
+    std::memcpy(out.data(), buf_.get() + head_, n);
+    head_ = (head_ + n) % cap_;
     size_ -= n;
     cv_.notify_all();
     return n;
@@ -77,7 +78,8 @@ class Pipe {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::byte> buf_;
+  size_t cap_;
+  std::unique_ptr<std::byte[]> buf_;
   size_t head_ = 0, size_ = 0;
   bool eof_ = false;
   bool reader_done_ = false;

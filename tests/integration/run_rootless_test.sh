@@ -11,7 +11,10 @@ U=(setpriv --reuid=1000 --regid=1000 --clear-groups env "XDG_RUNTIME_DIR=$TMP/xd
 chmod 755 "$TMP"
 mkdir -p "$TMP/xdg"
 chown 1000:1000 "$TMP/xdg"
-RL=("${U[@]}" "$HR")
+# A copy the user can reach: the build tree may sit under a 0700 directory
+# (a CI checkout in a mktemp -d).
+install -m 755 "$HR" "$TMP/hoist-run"
+RL=("${U[@]}" "$TMP/hoist-run")
 rootless_cleanup() {
   local id
   for id in $("${RL[@]}" list -q 2>/dev/null); do "${RL[@]}" delete -f "$id" || true; done

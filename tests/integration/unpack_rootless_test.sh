@@ -15,7 +15,10 @@ T=$TEST_TMP
 ID=65534
 MK=$HOIST_SRC/tests/integration/unpack/mklayout.py
 TREE=$HOIST_SRC/tests/integration/unpack/tree.py
-U=$HOIST_BIN/hoist-unpack
+# Copies the user can reach (made below, once $T is 0755): the build tree may sit
+# under a 0700 directory (a CI checkout in a mktemp -d).
+U=$TEST_TMP/bin/hoist-unpack
+RUN=$TEST_TMP/bin/hoist-run
 AS=(setpriv --reuid=$ID --regid=$ID --clear-groups env "HOME=$T/home" "XDG_RUNTIME_DIR=$T/xdg" "HOIST_STORE=$T/home/store")
 "${AS[@]}" true 2>/dev/null || skip "setpriv cannot switch to uid $ID here"
 
@@ -24,6 +27,8 @@ xattr_hex() { "$PY" -c 'import os,sys
 try: print(os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False).hex())
 except OSError: print("")' "$1" "$2"; }
 chmod 755 "$T"
+install -m 755 -D "$HOIST_BIN/hoist-unpack" "$U"
+install -m 755 -D "$HOIST_BIN/hoist-run" "$RUN"
 mkdir -p "$T/home" "$T/xdg" "$T/work"
 "$PY" "$MK" "$T/L-rich" rich >/dev/null
 "$PY" "$MK" "$T/L-user" user >/dev/null
@@ -92,7 +97,7 @@ assert_eq 0 "$rc" "rootless unpack of the user image ($(cat "$T/err4"))"
 # The image asks for user app; in a one-uid user namespace only root exists.
 jq '.process.user = {"uid": 0, "gid": 0}' "$T/work/ub/config.json" >"$T/work/ub/c.json" && mv "$T/work/ub/c.json" "$T/work/ub/config.json"
 chown $ID:$ID "$T/work/ub/config.json"
-rc=0; out=$(cd "$T/work" && timeout 60 "${AS[@]}" "$HOIST_BIN/hoist-run" run -b "$T/work/ub" rl-$$ 2>&1) || rc=$?
+rc=0; out=$(cd "$T/work" && timeout 60 "${AS[@]}" "$RUN" run -b "$T/work/ub" rl-$$ 2>&1) || rc=$?
 assert_eq 0 "$rc" "hoist-run exit status ($out)"
 assert_eq "0
 root:x:0:
