@@ -12,18 +12,6 @@ need_cmd docker-registry skopeo jq curl
 T=$TEST_TMP
 S=$T/store
 
-run_push() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-push" "$@" >"$out" 2>"$err" || rc=$?
-  return "$rc"
-}
-push_ok() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  run_push "$out" "$err" "$@" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$err" >&2; fail "hoist-push $* exited $rc"; }
-}
 push_fails() {  # push_fails WANT_RC PATTERN ARGS...
   local want=$1 pat=$2 rc=0
   shift 2

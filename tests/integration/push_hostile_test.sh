@@ -19,21 +19,6 @@ need_cmd docker-registry skopeo jq curl
 CHUNK=$((32 << 20))   # transport::UploadTuning::chunk_size
 S=$TEST_TMP/store   # one store per case ($S-CASE): nothing is mounted from an earlier case
 
-push_run() {  # push_run OUT ERR ARGS...: returns hoist-push's exit code
-  local out=$1 err=$2 rc=0
-  shift 2
-  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-push" "$@" >"$out" 2>"$err" || rc=$?
-  return "$rc"
-}
-push_ok() {
-  local rc=0
-  push_run "$@" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    cat "$2" >&2
-    fail "hoist-push ${*:3} exited $rc"
-  fi
-}
-
 # layout_root LAYOUT / layout_layer LAYOUT N / blob_size LAYOUT DIGEST
 layout_root() { jq -r '.manifests[0].digest' "$1/index.json"; }
 layout_layer() { jq -r ".layers[$2].digest" "$1/blobs/sha256/$(layout_root "$1" | cut -d: -f2)"; }
@@ -121,7 +106,7 @@ proxy_reset
 step "416 on every chunk: a clear error, no manifest"
 proxy_rule '{"mode": "status", "status": 416, "kind": "upload", "method": "PATCH"}'
 rc=0
-push_run "$TEST_TMP/o" "$TEST_TMP/e" --store "$S-never" "oci:$L:big" "$PROXY_HOST/h/never:v1" || rc=$?
+run_push "$TEST_TMP/o" "$TEST_TMP/e" --store "$S-never" "oci:$L:big" "$PROXY_HOST/h/never:v1" || rc=$?
 assert_eq 1 "$rc" "exit status of a push that cannot succeed"
 assert_match "^hoist-push: error: .*blob '$BIG'.*'$PROXY_HOST/h/never'" "$(cat "$TEST_TMP/e")" "error names blob and repository"
 assert_match "error: .*HTTP 416" "$(cat "$TEST_TMP/e")" "error says what the registry answered"

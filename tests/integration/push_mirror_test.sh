@@ -13,18 +13,6 @@ need_cmd docker-registry skopeo jq curl
 T=$TEST_TMP
 S=$T/store
 
-run_push() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-push" "$@" >"$out" 2>"$err" || rc=$?
-  return "$rc"
-}
-push_ok() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  run_push "$out" "$err" "$@" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$err" >&2; fail "hoist-push $* exited $rc"; }
-}
 # log_since LINE: the second registry's access log after LINE.
 log_since() { tail -n +"$(($1 + 1))" "$R2_LOG"; }
 

@@ -327,6 +327,20 @@ pull_ok() {
   fi
 }
 
+# run_push OUT ERR ARGS... / push_ok OUT ERR ARGS...: as run_pull and pull_ok, for hoist-push.
+run_push() {
+  local out=$1 err=$2 rc=0
+  shift 2
+  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-push" "$@" >"$out" 2>"$err" || rc=$?
+  return "$rc"
+}
+push_ok() {
+  local out=$1 err=$2 rc=0
+  shift 2
+  run_push "$out" "$err" "$@" || rc=$?
+  [ "$rc" -eq 0 ] || { cat "$err" >&2; fail "hoist-push $* exited $rc"; }
+}
+
 # pull_fails OUT ERR ARGS...: fails the test unless hoist-pull exits 1.
 pull_fails() {
   local out=$1 err=$2 rc=0
