@@ -10,7 +10,7 @@ src=$PWD
 
 echo "### installing packages and building (build/)"
 bash scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOIST_UNITY_BUILD=ON >/dev/null
 ninja -C build >/dev/null
 export PATH=$src/build/bin:$PATH
 

@@ -6,15 +6,22 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "archive/path.h"
+#include "archive/worker_pool.h"
 #include "sys/openat2.h"
 #include "sys/tree.h"
 #include "util/strings.h"
@@ -81,6 +88,34 @@ mode_t current_umask() {
   return m;
 }
 
+// Small regular files are created on worker threads (see Applier::queue_file).
+// Why threads, and why one directory per worker: creating a file costs the
+// kernel far more than its bytes do, and most of that cost is paid under the
+// parent directory's inode lock (open_last_lookups takes i_rwsem for O_CREAT,
+// and the inode allocator runs inside it: on an ext4 without a journal it scans
+// past every inode freed in the last minutes, ~90 us a file after an rm -rf of
+// a similar tree). Creations in one directory therefore never overlap, in one
+// process or several; creations in different directories do.
+constexpr uint64_t kMaxQueuedFile = uint64_t{1} << 20;  // larger files are written in place
+constexpr size_t kMaxQueuedBytes = size_t{32} << 20;    // file data held for the workers
+constexpr size_t kMaxQueuedJobs = 8192;
+constexpr unsigned kMaxWorkers = 4;
+
+// A regular file for a worker: everything the entry says but its data, which is
+// read (and counted against the size budget) before the job is queued.
+struct FileJob {
+  enum class State : uint8_t { kQueued, kDone, kExists, kFailed, kSkipped };
+  TarEntry entry;
+  std::shared_ptr<const sys::Fd> dir;  // the parent, resolved inside the root
+  std::string base;
+  bool setgid = false;
+  std::string data;
+  // Set by the worker; read after WorkerPool::wait().
+  State state = State::kQueued;
+  std::optional<Error> error;
+  std::vector<std::string> warnings;
+};
+
 struct DirMeta {
   std::string path;
   uint32_t mode;  // kTimesOnly: restore times, leave the mode
@@ -91,30 +126,54 @@ constexpr uint32_t kTimesOnly = ~0u;
 class Applier {
  public:
   Applier(const sys::Fd& root, const ApplyOptions& opts)
-      : root_(root), opts_(opts), euid_(::geteuid()), egid_(::getegid()), umask_(current_umask()) {}
+      : root_(root), opts_(opts), euid_(::geteuid()), egid_(::getegid()), umask_(current_umask()) {
+    unsigned n = opts_.threads ? opts_.threads : std::min(std::thread::hardware_concurrency(), kMaxWorkers);
+    if (n > 1) pool_.emplace(n, kMaxQueuedBytes, kMaxQueuedJobs);
+  }
 
   Result<ApplyStats> run(io::Reader& in) {
     TarReader tar(in);
     for (;;) {
       auto next = tar.next();
-      if (!next) return fail(std::move(next).error());
+      if (!next) {
+        HOIST_CHECK(drain());  // an earlier entry's error comes first
+        return fail(std::move(next).error());
+      }
       if (!*next) break;
       TarEntry& e = **next;
       stats_.entries++;
+      queue_next_ = false;
+      if (pool_) {
+        auto path = clean_path(e.path);
+        if (path) queue_next_ = queueable(e, *path);
+        // Whiteouts and opaque markers remove, a hardlink needs its target in,
+        // the root entry and a bad name end up in no directory: all wait for the
+        // queued files. Anything else meets them only at a name (settle()).
+        bool wait = !path || path->empty() || e.type == EntryType::kHardlink ||
+                    split_path(*path).second.starts_with(kWhiteoutPrefix) || failed_.load(std::memory_order_relaxed);
+        if (wait) HOIST_CHECK(drain());
+      }
       if (cache_dirty_) {
         dirs_.clear();
         cache_dirty_ = false;
       }
       auto r = apply(tar, e);
-      if (!r) return fail(std::move(r).error().context("entry '" + e.path + "'"));
+      if (!r) {
+        // A queued file's error, met while applying this entry, is that file's.
+        if (queued_error_) return fail(std::move(*queued_error_));
+        HOIST_CHECK(drain());
+        return fail(std::move(r).error().context("entry '" + e.path + "'"));
+      }
     }
+    HOIST_CHECK(drain());
     HOIST_CHECK(finish_dirs());
     return stats_;
   }
 
  private:
   struct CachedDir {
-    sys::Fd fd;
+    std::shared_ptr<const sys::Fd> fd;  // shared with queued files
+    ino_t ino;
     bool setgid;
   };
 
@@ -130,13 +189,24 @@ class Applier {
     auto it = dirs_.find(std::string(dir));
     if (it != dirs_.end()) return &it->second;
     if (dirs_.size() >= kMaxCachedDirs) dirs_.clear();
-    if (!opts_.lower_roots.empty()) HOIST_CHECK(parents_from_lower(dir));
-    sys::Fd fd = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
+    sys::Fd fd;
+    if (!jobs_.empty() && opts_.lower_roots.empty()) {
+      // Found without making anything: no queued file is on the way (one made
+      // is not a directory, one not yet made is not there).
+      fd.reset(sys::open_in_root_raw(root_.get(), std::string(dir).c_str(), O_PATH | O_DIRECTORY));
+    }
+    if (!fd) {
+      // Directories will be made, perhaps where a queued file goes.
+      HOIST_CHECK(drain());
+      if (!opts_.lower_roots.empty()) HOIST_CHECK(parents_from_lower(dir));
+      fd = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
+    }
     struct stat st;
     bool ok = ::fstat(fd.get(), &st) == 0;
     bool setgid = ok && (st.st_mode & S_ISGID);
     if (ok) save_times(dir, st);
-    auto ins = dirs_.emplace(std::string(dir), CachedDir{std::move(fd), setgid});
+    auto ins = dirs_.emplace(std::string(dir),
+                             CachedDir{std::make_shared<const sys::Fd>(std::move(fd)), ok ? st.st_ino : 0, setgid});
     return &ins.first->second;
   }
 
@@ -195,7 +265,7 @@ class Applier {
     auto [d, b] = split_path(target);
     std::string dir(d), base(b);
     const CachedDir* p = HOIST_TRY(parent(dir));
-    int pfd = p->fd.get();
+    int pfd = p->fd->get();
     int ldfd = sys::open_in_root_raw(lower, dir.c_str(), O_PATH | O_DIRECTORY);
     if (ldfd < 0) return fail(errno_error(errno, "cannot open '" + dir + "' in a lower layer"));
     sys::Fd ld(ldfd);
@@ -261,6 +331,7 @@ class Applier {
       return fail(errno_error(errno, "cannot inspect existing '" + name + "'"));
     }
     if (want_dir && S_ISDIR(st.st_mode)) return true;
+    HOIST_CHECK(drain());  // what goes may hold queued files' directories
     HOIST_CHECK(sys::remove_all_at(dirfd, name));
     // A removed directory or symlink may be a cached parent (or on the way to one).
     cache_dirty_ = true;
@@ -281,39 +352,47 @@ class Applier {
     return {};
   }
 
-  bool skip_xattr(const std::string& key) {
+  // Code that may run on a worker collects its warnings; the calling thread
+  // passes them to warn(), in entry order.
+  static bool skip_xattr(const std::string& key, std::vector<std::string>& warnings) {
     // overlayfs reads trusted.overlay.* as instructions (redirects, opaque dirs,
     // metacopy); a layer must not smuggle them into a snapshot.
     if (key.starts_with("trusted.overlay.")) {
-      warn("skipping xattr '" + key + "'");
+      warnings.push_back("skipping xattr '" + key + "'");
       return true;
     }
     return false;
   }
 
-  Result<> xattr_failed(int err, const std::string& key) {
+  Result<> xattr_failed(int err, const std::string& key, std::vector<std::string>& warnings) const {
     if (err == ENOTSUP || (opts_.rootless && (err == EPERM || err == EACCES))) {
-      warn("cannot set xattr '" + key + "': " + std::string(std::strerror(err)) + " (skipped)");
+      warnings.push_back("cannot set xattr '" + key + "': " + std::string(std::strerror(err)) + " (skipped)");
       return {};
     }
     return fail(errno_error(err, "cannot set xattr '" + key + "'"));
   }
 
-  Result<> xattrs_fd(int fd, const TarEntry& e) {
+  Result<> xattrs_fd(int fd, const TarEntry& e, std::vector<std::string>& warnings) const {
     for (const auto& [k, v] : e.xattrs) {
-      if (skip_xattr(k)) continue;
-      if (::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) != 0) HOIST_CHECK(xattr_failed(errno, k));
+      if (skip_xattr(k, warnings)) continue;
+      if (::fsetxattr(fd, k.c_str(), v.data(), v.size(), 0) != 0) HOIST_CHECK(xattr_failed(errno, k, warnings));
     }
     return {};
   }
 
   Result<> xattrs_at(int dirfd, const std::string& name, const TarEntry& e) {
+    std::vector<std::string> warnings;
+    Result<> r;
     for (const auto& [k, v] : e.xattrs) {
-      if (skip_xattr(k)) continue;
-      auto r = sys::set_xattr_at(dirfd, name, k, v);
-      if (!r) HOIST_CHECK(xattr_failed(r.error().sys_errno(), k));
+      if (skip_xattr(k, warnings)) continue;
+      auto set = sys::set_xattr_at(dirfd, name, k, v);
+      if (!set) {
+        r = xattr_failed(set.error().sys_errno(), k, warnings);
+        if (!r) break;
+      }
     }
-    return {};
+    for (const auto& w : warnings) warn(w);
+    return r;
   }
 
   static void times_of(const TarEntry& e, struct timespec ts[2]) {
@@ -347,10 +426,11 @@ class Applier {
     }
 
     const CachedDir* p = HOIST_TRY(parent(dir));
-    int pfd = p->fd.get();
+    HOIST_CHECK(settle(*p, base));
+    int pfd = p->fd->get();
     created_.insert(path);
     switch (e.type) {
-      case EntryType::kFile: return file(tar, e, pfd, base, p->setgid);
+      case EntryType::kFile: return file(tar, e, *p, base);
       case EntryType::kDir: return directory(e, path, pfd, base, p->setgid);
       case EntryType::kSymlink: return symlink(e, pfd, base, p->setgid);
       case EntryType::kHardlink: return hardlink(e, path, pfd, base);
@@ -371,11 +451,11 @@ class Applier {
       // "this directory, with only this layer's children".
       const CachedDir* p = HOIST_TRY(parent(dir));
       if (opts_.whiteouts == WhiteoutMode::kOverlay)
-        return sys::set_xattr_at(p->fd.get(), "", "trusted.overlay.opaque", "y");
-      auto names = HOIST_TRY(sys::list_dir_at(p->fd.get(), ""));
+        return sys::set_xattr_at(p->fd->get(), "", "trusted.overlay.opaque", "y");
+      auto names = HOIST_TRY(sys::list_dir_at(p->fd->get(), ""));
       for (const auto& n : names) {
         if (created_.contains(join(dir, n))) continue;
-        HOIST_CHECK(sys::remove_all_at(p->fd.get(), n));
+        HOIST_CHECK(sys::remove_all_at(p->fd->get(), n));
         cache_dirty_ = true;
       }
       return {};
@@ -388,8 +468,8 @@ class Applier {
     if (opts_.whiteouts == WhiteoutMode::kOverlay) {
       const CachedDir* p = HOIST_TRY(parent(dir));
       created_.insert(target);
-      HOIST_CHECK(make_room(p->fd.get(), name, false));
-      return sys::make_whiteout_at(p->fd.get(), name);
+      HOIST_CHECK(make_room(p->fd->get(), name, false));
+      return sys::make_whiteout_at(p->fd->get(), name);
     }
     // Nothing to remove when the directory is not there (or is not a directory).
     int fd = sys::open_in_root_raw(root_.get(), dir.c_str(), O_PATH | O_DIRECTORY);
@@ -405,7 +485,15 @@ class Applier {
     return {};
   }
 
-  Result<> file(TarReader& tar, const TarEntry& e, int pfd, const std::string& base, bool setgid) {
+  // A regular file: written here, or (queue_next_, and nothing at its name yet)
+  // read into memory and handed to a worker; queued files are done by drain().
+  Result<> file(TarReader& tar, const TarEntry& e, const CachedDir& p, const std::string& base) {
+    int pfd = p.fd->get();
+    if (queue_next_) {
+      struct stat st;
+      if (::fstatat(pfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
+        return queue_file(tar, e, p, base);
+    }
     int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     mode_t perm = e.mode & 0777;
     int fd = ::openat(pfd, base.c_str(), flags, perm);
@@ -434,13 +522,24 @@ class Applier {
       }
       if (off > end) end = off;
     }
+    std::vector<std::string> warnings;
+    auto r = finish_file(f, e, end, p.setgid, warnings);
+    for (const auto& w : warnings) warn(w);
+    return r;
+  }
+
+  // Owner, xattrs, mode and times of a file whose data (up to `end`) is written,
+  // then close. Runs on workers too: touches no member but constants.
+  Result<> finish_file(sys::Fd& f, const TarEntry& e, uint64_t end, bool setgid,
+                       std::vector<std::string>& warnings) const {
+    int fd = f.get();
     // Sparse files end in a hole, or are all hole: the size comes from the header.
     if (end < e.size && ::ftruncate(fd, off_t(e.size)) != 0) return fail(errno_error(errno, "cannot extend file"));
     if (opts_.rootless) {
       if (e.uid != 0 || e.gid != 0) {
         std::string v = encode_rootless_owner(e.uid, e.gid);
         if (::fsetxattr(fd, kRootlessXattr.data(), v.data(), v.size(), 0) != 0)
-          warn("cannot record owner of '" + e.path + "': " + std::strerror(errno));
+          warnings.push_back("cannot record owner of '" + e.path + "': " + std::strerror(errno));
       }
     } else if (e.uid != euid_ || e.gid != egid_ || setgid) {
       // Before chmod: chown clears setuid/setgid bits.
@@ -448,16 +547,147 @@ class Applier {
         return fail(errno_error(errno, "cannot change owner to " + std::to_string(e.uid) + ":" + std::to_string(e.gid)));
     }
     // After chown: chown clears security.capability.
-    HOIST_CHECK(xattrs_fd(fd, e));
+    HOIST_CHECK(xattrs_fd(fd, e, warnings));
     // The fd stays writable whatever mode the file was created with; the umask
     // may have cut bits, and setuid/setgid/sticky need an explicit chmod.
-    if ((perm & ~umask_) != e.mode) {
+    if (((e.mode & 0777) & ~umask_) != e.mode) {
       if (::fchmod(fd, e.mode) != 0) return fail(errno_error(errno, "cannot change mode"));
     }
     struct timespec ts[2];
     times_of(e, ts);
     if (::futimens(fd, ts) != 0) return fail(errno_error(errno, "cannot set times"));
     return f.close();
+  }
+
+  static std::string pending_key(ino_t dir, std::string_view base) {
+    std::string k = std::to_string(dir);
+    k += '/';
+    k += base;
+    return k;
+  }
+
+  // Whether `e` may go to a worker: a small plain file (its name is checked
+  // again when its parent is resolved: nothing may be there yet).
+  static bool queueable(const TarEntry& e, const std::string& path) {
+    if (e.type != EntryType::kFile || e.sparse || e.size > kMaxQueuedFile || path.empty()) return false;
+    return !split_path(path).second.starts_with(kWhiteoutPrefix);
+  }
+
+  // The calling thread's half of a queued file: the parent is resolved and the
+  // name is free (checked by the caller), the data is read here (so the size
+  // budget and the diffID see it in order); the rest is run_job's. Files of one
+  // directory go to one worker, in entry order.
+  Result<> queue_file(TarReader& tar, const TarEntry& e, const CachedDir& p, const std::string& base) {
+    auto job = std::make_unique<FileJob>();
+    job->data.reserve(size_t(e.size));
+    for (;;) {
+      auto blk = HOIST_TRY(tar.read_data());
+      if (!blk) break;
+      // Not sparse: the pieces come in order from offset 0.
+      if (blk->offset != job->data.size()) return fail(Errc::kInvalidArgument, "invalid tar stream: unexpected data offset");
+      job->data.append(reinterpret_cast<const char*>(blk->bytes.data()), blk->bytes.size());
+    }
+    job->entry = e;
+    job->dir = p.fd;
+    job->base = base;
+    job->setgid = p.setgid;
+    stats_.files++;
+    stats_.data_bytes += job->data.size();
+    pending_.insert(pending_key(p.ino, base));
+    auto [it, added] = shards_.try_emplace(p.ino, next_shard_);
+    if (added) next_shard_++;
+    FileJob* j = job.get();
+    jobs_.push_back(std::move(job));
+    pool_->submit(it->second, j->data.size() + sizeof(FileJob), [this, j] { run_job(*j); });
+    return {};
+  }
+
+  // On a worker. The name was free when queued; if something is there now (no
+  // entry of the layer can put it there: the calling thread drains first) the
+  // job is left to drain(), which replaces it in entry order.
+  void run_job(FileJob& j) {
+    if (failed_.load(std::memory_order_relaxed)) {
+      j.state = FileJob::State::kSkipped;
+      return;
+    }
+    int fd = ::openat(j.dir->get(), j.base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                      j.entry.mode & 0777);
+    if (fd < 0 && errno == EEXIST) {
+      j.state = FileJob::State::kExists;
+      return;
+    }
+    Result<> r = fd < 0 ? fail(errno_error(errno, "cannot create file")) : write_job(j, sys::Fd(fd));
+    if (r) {
+      j.state = FileJob::State::kDone;
+      j.data = std::string();
+      j.dir.reset();
+    } else {
+      j.error = std::move(r).error();
+      j.state = FileJob::State::kFailed;
+      failed_.store(true, std::memory_order_relaxed);
+    }
+  }
+
+  Result<> write_job(FileJob& j, sys::Fd f) const {
+    const char* p = j.data.data();
+    size_t left = j.data.size();
+    while (left > 0) {
+      ssize_t n = ::write(f.get(), p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(errno_error(errno, "cannot write file"));
+      }
+      p += n;
+      left -= size_t(n);
+    }
+    return finish_file(f, j.entry, j.data.size(), j.setgid, j.warnings);
+  }
+
+  // Waits for every queued file, then reports their warnings in entry order and
+  // the first failed entry's error (named as if it had been written in place).
+  // Leaves the parent cache alone (callers hold entries of it); removals mark
+  // it dirty as make_room does.
+  Result<> drain() {
+    if (jobs_.empty()) return {};
+    pool_->wait();
+    // Taken out first: replacing a name below calls make_room, which drains.
+    auto jobs = std::move(jobs_);
+    jobs_.clear();
+    pending_.clear();
+    shards_.clear();
+    failed_.store(false, std::memory_order_relaxed);
+    std::optional<Error> err;
+    for (auto& j : jobs) {
+      if (j->state == FileJob::State::kExists) {
+        auto room = make_room(j->dir->get(), j->base, false);
+        Result<> r;
+        if (!room) {
+          r = fail(std::move(room).error());
+        } else {
+          int fd = ::openat(j->dir->get(), j->base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                            j->entry.mode & 0777);
+          r = fd < 0 ? fail(errno_error(errno, "cannot create file")) : write_job(*j, sys::Fd(fd));
+        }
+        if (!r) j->error = std::move(r).error();
+      }
+      for (const auto& w : j->warnings) warn(w);
+      if (j->error) {
+        err = std::move(*j->error).context("entry '" + j->entry.path + "'");
+        break;
+      }
+    }
+    if (err) {
+      queued_error_ = *err;
+      return fail(std::move(*err));
+    }
+    return {};
+  }
+
+  // Before the calling thread makes or removes anything at dirfd/name (`ino` of
+  // the directory): a queued file there must be in first.
+  Result<> settle(const CachedDir& p, std::string_view base) {
+    if (!jobs_.empty() && pending_.contains(pending_key(p.ino, base))) return drain();
+    return {};
   }
 
   Result<> directory(const TarEntry& e, const std::string& path, int pfd, const std::string& base, bool setgid) {
@@ -603,6 +833,16 @@ class Applier {
   std::vector<DirMeta> deferred_;
   std::unordered_map<std::string, DirMeta> saved_;
   ApplyStats stats_;
+  // Queued files in entry order, the names they take (pending_key), and which
+  // worker each directory's files go to.
+  std::deque<std::unique_ptr<FileJob>> jobs_;
+  std::unordered_set<std::string> pending_;
+  std::unordered_map<ino_t, unsigned> shards_;
+  unsigned next_shard_ = 0;
+  std::atomic<bool> failed_{false};  // a queued file failed: queue no more
+  std::optional<Error> queued_error_;  // the error drain() reported
+  bool queue_next_ = false;          // the current entry may go to a worker
+  std::optional<WorkerPool> pool_;   // last: its threads are joined before the rest goes
 };
 
 void put_varint(std::string& out, uint32_t v) {

@@ -17,7 +17,9 @@
 // layers put there, never entries of its own layer, in whatever order they come.
 // Directory modes and mtimes are set when the layer ends (children change them).
 //
-// Not thread-safe; one layer at a time per root.
+// Not thread-safe; one layer at a time per root. Small regular files are created
+// on worker threads of its own (joined before apply_tar returns); the result, the
+// errors and the order of warnings are those of applying the entries one by one.
 
 #include <cstdint>
 #include <functional>
@@ -53,7 +55,11 @@ struct ApplyOptions {
   // layer copies the target up into this one first, so the merged tree is the
   // plain unpack's.
   std::vector<int> lower_roots;
-  // Warnings for people (skipped entries); may be empty.
+  // Threads creating small regular files: 0 one per core (up to 4), 1 none (all
+  // on the calling thread).
+  unsigned threads = 0;
+  // Warnings for people (skipped entries); may be empty. Called on the calling
+  // thread only.
   std::function<void(std::string_view)> warn;
 };
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fmt/core.h>
 
+#include <errno.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -36,6 +37,12 @@
 // the loop to unpause once it has drained it. Uploads from an io::Reader work
 // the same way in the other direction with CURL_READFUNC_PAUSE.
 //
+// A FileBody upload skips the hand-off: the loop thread preads it straight
+// into curl's upload buffer (the only user-space copy of the bytes), and the
+// caller just waits. The pread may block the loop on a slow disk; it is a
+// local file, which the page cache usually holds, against a network that is
+// slower still.
+//
 // Commands to the loop (add, unpause, abort) carry a transfer id, never a
 // pointer the loop would dereference without checking: a stale command for a
 // finished transfer must not touch a new transfer that reuses its address.
@@ -46,6 +53,9 @@ namespace {
 
 constexpr size_t kMaxErrorBody = 64 * 1024;
 constexpr size_t kUploadChunk = 256 * 1024;
+// curl's send buffer for reader and file bodies (CURLOPT_UPLOAD_BUFFERSIZE;
+// curl's default is 64 KiB): fewer read callbacks and larger send() calls.
+constexpr long kUploadBuffer = 512L * 1024;
 
 std::once_flag g_curl_init;
 
@@ -84,6 +94,18 @@ struct CertConfig {
   std::string client_cert, client_key;
 };
 
+// A byte buffer that is never zeroed: upload chunks are filled by a reader.
+struct UploadBuffer {
+  std::unique_ptr<std::byte[]> data;
+  size_t cap = 0;
+  size_t size = 0;
+  void reserve(size_t n) {
+    if (cap >= n) return;
+    data = std::make_unique_for_overwrite<std::byte[]>(n);
+    cap = n;
+  }
+};
+
 enum class BodyMode : uint8_t { kUndecided, kSink, kDiscard, kErrorBody };
 
 struct Transfer {
@@ -101,6 +123,9 @@ struct Transfer {
   const std::string* body = nullptr;  // string upload
   size_t body_pos = 0;                // loop thread
   bool reader_body = false;
+  const FileBody* file = nullptr;      // file upload, read by the loop thread
+  uint64_t file_pos = 0;               // loop thread
+  std::atomic<uint64_t> file_sent{0};  // file_pos, for the caller's progress reports
   size_t buffer_cap = 0;
   size_t wake_bytes = 0;  // the caller is woken once this much body is buffered
 
@@ -116,7 +141,7 @@ struct Transfer {
   std::condition_variable cv;
   std::vector<std::byte> down;  // body bytes for the caller
   bool down_paused = false;
-  std::vector<std::byte> up;  // upload bytes from the caller
+  UploadBuffer up;  // upload bytes from the caller
   size_t up_pos = 0;
   bool up_eof = false;
   bool up_paused = false;
@@ -237,9 +262,31 @@ size_t on_write(char* p, size_t size, size_t n, void* ud) {
   return len;
 }
 
+size_t read_file_body(Transfer& t, char* buf, size_t len) {
+  const FileBody& f = *t.file;
+  size_t want = size_t(std::min<uint64_t>(len, f.length() - t.file_pos));
+  if (want == 0) return 0;
+  ssize_t k;
+  do {
+    k = ::pread(f.fd(), buf, want, off_t(f.offset() + t.file_pos));
+  } while (k < 0 && errno == EINTR);
+  if (k <= 0) {
+    t.loop_error = k < 0 ? Error::from_errno(errno, fmt::format("{} {}: cannot read the upload body", t.method,
+                                                                  redact_url(t.url)))
+                         : Error(Errc::kInvalidArgument,
+                                 fmt::format("{} {}: upload body ended after {} of {} bytes", t.method,
+                                             redact_url(t.url), t.file_pos, f.length()));
+    return CURL_READFUNC_ABORT;
+  }
+  t.file_pos += uint64_t(k);
+  t.file_sent.store(t.file_pos, std::memory_order_relaxed);
+  return size_t(k);
+}
+
 size_t on_read(char* buf, size_t size, size_t n, void* ud) {
   auto& t = *static_cast<Transfer*>(ud);
   size_t len = size * n;
+  if (t.file) return read_file_body(t, buf, len);
   if (!t.reader_body) {
     size_t k = std::min(len, t.body->size() - t.body_pos);
     std::memcpy(buf, t.body->data() + t.body_pos, k);
@@ -248,12 +295,12 @@ size_t on_read(char* buf, size_t size, size_t n, void* ud) {
   }
   std::lock_guard lk(t.mu);
   if (t.aborting) return CURL_READFUNC_ABORT;
-  if (t.up_pos < t.up.size()) {
-    size_t k = std::min(len, t.up.size() - t.up_pos);
-    std::memcpy(buf, t.up.data() + t.up_pos, k);
+  if (t.up_pos < t.up.size) {
+    size_t k = std::min(len, t.up.size - t.up_pos);
+    std::memcpy(buf, t.up.data.get() + t.up_pos, k);
     t.up_pos += k;
-    if (t.up_pos == t.up.size()) {
-      t.up.clear();
+    if (t.up_pos == t.up.size) {
+      t.up.size = 0;
       t.up_pos = 0;
       if (!t.up_eof) {
         t.up_wanted = true;  // ask for more before curl needs it
@@ -273,7 +320,11 @@ int on_seek(void* ud, curl_off_t offset, int origin) {
   // curl rewinds a string body when it must resend it (e.g. after a 401 on a
   // reused connection); a reader body cannot be rewound.
   auto& t = *static_cast<Transfer*>(ud);
-  if (t.reader_body || origin != SEEK_SET || offset < 0 || size_t(offset) > t.body->size())
+  if (t.file && origin == SEEK_SET && offset >= 0 && uint64_t(offset) <= t.file->length()) {
+    t.file_pos = uint64_t(offset);
+    return CURL_SEEKFUNC_OK;
+  }
+  if (t.file || t.reader_body || origin != SEEK_SET || offset < 0 || size_t(offset) > t.body->size())
     return CURL_SEEKFUNC_CANTSEEK;
   t.body_pos = size_t(offset);
   return CURL_SEEKFUNC_OK;
@@ -544,9 +595,19 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
     curl_easy_setopt(e, CURLOPT_READDATA, &t);
     curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
     curl_easy_setopt(e, CURLOPT_SEEKDATA, &t);
-    if (req.body_reader) {
+    if (const auto* f = dynamic_cast<const FileBody*>(req.body_reader)) {
+      if (req.body_length && *req.body_length != f->length()) {
+        cleanup_unsubmitted();
+        return fail(Errc::kInternal, fmt::format("{} {}: body_length {} but the file body has {} bytes", hop.method,
+                                                 redact_url(hop.url), *req.body_length, f->length()));
+      }
+      t.file = f;
+      curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, curl_off_t(f->length()));
+      curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBuffer);
+    } else if (req.body_reader) {
       t.reader_body = true;
       if (req.body_length) curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, curl_off_t(*req.body_length));
+      curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBuffer);
     } else {
       t.body = &req.body;
       curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, curl_off_t(req.body.size()));
@@ -563,14 +624,14 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
 
   // Upload state: pre-fill the first chunk so curl need not pause at once.
   uint64_t up_total = 0;
-  std::vector<std::byte> chunk;
+  UploadBuffer chunk;
   auto fill_upload = [&]() -> Result<> {
     size_t want = kUploadChunk;
     if (req.body_length) want = size_t(std::min<uint64_t>(want, *req.body_length - up_total));
-    if (chunk.size() < kUploadChunk) chunk.resize(kUploadChunk);  // once: no zeroing per chunk
+    chunk.reserve(kUploadChunk);
     size_t got = 0;
     while (got < want) {
-      size_t k = HOIST_TRY(req.body_reader->read(std::span(chunk).subspan(got, want - got)));
+      size_t k = HOIST_TRY(req.body_reader->read(std::span(chunk.data.get() + got, want - got)));
       if (k == 0) break;
       got += k;
     }
@@ -580,8 +641,14 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
       return fail(Errc::kInvalidArgument, fmt::format("{} {}: upload body ended after {} of {} bytes", hop.method,
                                                       redact_url(hop.url), up_total, *req.body_length));
     std::lock_guard lk(t.mu);
-    if (t.up.capacity() < kUploadChunk) t.up.reserve(kUploadChunk);
-    t.up.insert(t.up.end(), chunk.begin(), chunk.begin() + ptrdiff_t(got));
+    // The loop asks for more only once it has taken everything: hand it the
+    // filled buffer instead of copying it, and keep its drained one.
+    if (t.up.size != 0)
+      return fail(Errc::kInternal, fmt::format("{} {}: upload chunk read before the last was sent", hop.method,
+                                               redact_url(hop.url)));
+    chunk.size = got;
+    std::swap(t.up, chunk);
+    t.up_pos = 0;
     t.up_eof = eof;
     t.up_wanted = false;
     return {};
@@ -603,19 +670,29 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
     }
     post({Command::kAbort, t.id, nullptr});
   };
-  std::optional<std::stop_callback<std::function<void()>>> on_stop;
-  if (req.stop.stop_possible()) {
-    on_stop.emplace(req.stop, std::function<void()>([&] {
-      abort_with(Error(Errc::kCancelled, fmt::format("{} {}: cancelled", hop.method, redact_url(hop.url))));
-    }));
-  }
+  auto cancel = [&] {
+    abort_with(Error(Errc::kCancelled, fmt::format("{} {}: cancelled", hop.method, redact_url(hop.url))));
+  };
+  std::optional<std::stop_callback<std::function<void()>>> on_stop, on_file_stop;
+  if (req.stop.stop_possible()) on_stop.emplace(req.stop, std::function<void()>(cancel));
+  if (t.file && t.file->stop.stop_possible()) on_file_stop.emplace(t.file->stop, std::function<void()>(cancel));
+  bool file_progress = t.file && t.file->on_progress;
 
   std::vector<std::byte> local;
   for (;;) {
     std::unique_lock lk(t.mu);
-    t.cv.wait(lk, [&] {
+    auto ready = [&] {
       return t.done || t.down.size() >= t.wake_bytes || t.down_paused || (t.up_wanted && !t.aborting);
-    });
+    };
+    if (file_progress) {
+      if (!t.cv.wait_for(lk, std::chrono::milliseconds(250), ready)) {
+        lk.unlock();
+        t.file->on_progress(t.file_sent.load(std::memory_order_relaxed));
+        continue;
+      }
+    } else {
+      t.cv.wait(lk, ready);
+    }
     if (!t.down.empty()) {
       if (local.capacity() < t.buffer_cap) local.reserve(t.buffer_cap + CURL_MAX_WRITE_SIZE);
       local.clear();
@@ -646,6 +723,7 @@ Result<Response> Client::Impl::perform_once(const Request& req, const Hop& hop, 
     if (t.done) break;
   }
   on_stop.reset();
+  on_file_stop.reset();
 
   // The loop is done with t; everything below is this thread's.
   if (t.caller_error) return fail(std::move(*t.caller_error));
@@ -704,6 +782,20 @@ Result<Response> Client::perform(const Request& req, io::Writer* body_sink, std:
     log::debug("{} {}: HTTP {} redirect to {}", hop.method, redact_url(hop.url), st, redact_url(next));
     hop.url = std::move(next);
   }
+}
+
+Result<size_t> FileBody::read(std::span<std::byte> buf) {
+  size_t want = size_t(std::min<uint64_t>(buf.size(), length_ - pos_));
+  if (want == 0) return size_t(0);
+  ssize_t k;
+  do {
+    k = ::pread(fd_, buf.data(), want, off_t(offset_ + pos_));
+  } while (k < 0 && errno == EINTR);
+  if (k < 0) return fail(Error::from_errno(errno, "cannot read the upload body"));
+  if (k == 0)
+    return fail(Errc::kInvalidArgument, fmt::format("upload body ended after {} of {} bytes", pos_, length_));
+  pos_ += uint64_t(k);
+  return size_t(k);
 }
 
 Errc errc_for_status(int status) {

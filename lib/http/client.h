@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -54,6 +55,37 @@ struct ClientOptions {
   size_t buffer_bytes = 1 << 20;
 };
 
+// An upload body that lies in a file: `length` bytes of the open descriptor
+// `fd` from byte `offset` on (the caller keeps fd open until perform()
+// returns). Given to perform() as Request::body_reader, it is read with pread
+// on the loop thread straight into curl's send buffer: one copy on its way to
+// the socket, no hand-off between threads (Go's net/http does the like for an
+// *os.File body, with sendfile). It can be rewound, so curl may resend it. A
+// file that ends early fails the transfer (kInvalidArgument "upload body ended
+// after N of M bytes"), a read error with its errno (kIo).
+// As a plain io::Reader (a scripted transport in tests), read() preads the
+// same bytes in order.
+class FileBody final : public io::Reader {
+ public:
+  FileBody(int fd, uint64_t offset, uint64_t length) : fd_(fd), offset_(offset), length_(length) {}
+  Result<size_t> read(std::span<std::byte> buf) override;
+  int fd() const { return fd_; }
+  uint64_t offset() const { return offset_; }
+  uint64_t length() const { return length_; }
+
+  // Called by perform(), on its caller's thread, about four times a second
+  // while the body is being sent, with the bytes of it taken by curl so far.
+  std::function<void(uint64_t sent)> on_progress;
+  // Aborts the transfer (kCancelled) like Request::stop.
+  std::stop_token stop;
+
+ private:
+  int fd_;
+  uint64_t offset_;
+  uint64_t length_;
+  uint64_t pos_ = 0;  // read() only
+};
+
 struct Request {
   std::string method = "GET";
   std::string url;  // http:// or https://; the caller picks the scheme
@@ -61,6 +93,8 @@ struct Request {
   // Upload body: `body` unless body_reader is set. body_reader is read on the
   // caller's thread; body_length gives Content-Length (nullopt: chunked).
   // A reader body cannot be replayed, so a 307/308 redirect of it fails.
+  // A FileBody reader is read on the loop thread (see FileBody); body_length,
+  // when set, must be its length.
   std::string body;
   io::Reader* body_reader = nullptr;
   std::optional<uint64_t> body_length;

@@ -21,7 +21,6 @@ namespace hoist::layout {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-constexpr size_t kMaxIndexJson = size_t{16} << 20;
 
 std::string blob_name(const digest::Digest& d) { return fmt::format("blobs/{}/{}", d.algorithm_name(), d.hex()); }
 

@@ -21,6 +21,8 @@ inline constexpr std::string_view kLayoutVersion = "1.0.0";
 inline constexpr std::string_view kOciLayoutFile = "oci-layout";
 inline constexpr std::string_view kIndexFile = "index.json";
 inline constexpr std::string_view kOciLayoutContent = R"({"imageLayoutVersion":"1.0.0"})";
+// The largest index.json hoist reads (a hostile layout cannot make it hold more).
+inline constexpr size_t kMaxIndexJson = size_t{16} << 20;
 // Prefix of the ingest files a LayoutWriter keeps in the layout root (.partial of an
 // interrupted blob, resumable; .tmp of a crashed writer). They are not part of the
 // layout and readers ignore them.

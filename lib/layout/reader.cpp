@@ -7,11 +7,6 @@
 #include "sys/file.h"
 
 namespace hoist::layout {
-namespace {
-
-constexpr size_t kMaxIndexJson = size_t{16} << 20;
-
-}  // namespace
 
 Result<std::vector<image::Descriptor>> parse_layout_index(std::string_view bytes, std::string_view where) {
   auto ij = nlohmann::json::parse(bytes, nullptr, false);

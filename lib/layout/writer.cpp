@@ -13,7 +13,6 @@ namespace hoist::layout {
 namespace {
 
 using ojson = nlohmann::ordered_json;
-constexpr size_t kMaxIndexJson = size_t{16} << 20;
 
 ojson empty_index() {
   ojson j;

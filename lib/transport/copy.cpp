@@ -177,9 +177,34 @@ Result<CopyResult> copy(Source& src, Sink& dst, const CopyOptions& options, Prog
     auto w = HOIST_TRY(dst.put_blob(d));
     uint64_t offset = w->offset();
     progress.started({id, plan.labels[i], d.size}, offset);
+    // A sink that verifies digests itself takes a local blob straight from its
+    // file, unhashed here: its refusal of a mismatch is explained below.
+    std::optional<BlobFile> file;
+    if (offset < d.size && dst.verifies_blobs()) {
+      auto f = src.blob_file(d);
+      if (!f) {
+        sink_failed = false;
+        if (f.error().code() == Errc::kDigestMismatch || f.error().code() == Errc::kInvalidArgument) w->abort();
+        return fail(std::move(f).error());
+      }
+      file = std::move(*f);
+    }
+    auto refused = [&](Error e) {
+      if (!file || e.code() != Errc::kDigestMismatch) return e;
+      return std::move(e).context(fmt::format("blob '{}' from '{}' does not match its digest: the destination "
+                                              "refused the bytes of '{}' (the file is corrupt or was changed; "
+                                              "'sha256sum' shows what its bytes hash to)",
+                                              id, file->where.empty() ? src.name() : file->where, file->path));
+    };
+    if (file) {
+      auto sent = w->send_file(*file, [&](uint64_t done) { progress.advanced(id, done); }, stop.get_token());
+      if (!sent) return fail(refused(std::move(sent).error()));
+      bytes += d.size - offset;
+      progress.advanced(id, d.size);
+    }
     ProgressWriter pw(*w, progress, id, offset, stop.get_token());
     Result<> r;
-    if (offset < d.size || d.size == 0) {
+    if (!file && (offset < d.size || d.size == 0)) {
       r = src.fetch_blob(d, offset, pw, [&](int attempt, const Error& cause, double delay) {
         progress.retried(id, attempt, cause.message(), delay);
       });
@@ -193,6 +218,7 @@ Result<CopyResult> copy(Source& src, Sink& dst, const CopyOptions& options, Prog
       return r;
     }
     auto c = w->commit();
+    if (!c && file && c.error().code() == Errc::kDigestMismatch) return fail(refused(std::move(c).error()));
     if (!c && c.error().code() != Errc::kAlreadyExists) {
       // Name the blob and where it came from unless the sink's message does already.
       const auto& msg = c.error().message();

@@ -3,7 +3,11 @@
 // the platform picked from an index, then every blob the sink lacks is fetched
 // by `jobs` workers at once, each streamed through the sink's BlobWriter
 // (hashed as it is written, verified at commit) and resumed from the sink's
-// partial bytes; manifests are stored after all the blobs they name, and the
+// partial bytes; a sink that verifies digests on its own side (a registry:
+// Sink::verifies_blobs) is handed a local source's blob files instead
+// (Source::blob_file, BlobWriter::send_file), which are not hashed here, and
+// its refusal of a corrupt file is explained (kDigestMismatch naming the blob,
+// the source and the file); manifests are stored after all the blobs they name, and the
 // image is recorded last. The first failure stops the other transfers (their
 // partial bytes stay resumable) and is returned.
 //

@@ -7,6 +7,9 @@
 //   against digest and size before parsing, blobs while they stream (a file
 //   renamed to another blob's name would otherwise be pushed under a digest it
 //   does not have, and the registry's refusal would come late and unclear).
+//   The one exception is blob_file(), for a sink that checks digests itself
+//   (a registry): hashing there would only repeat the registry's check, and
+//   copy() explains its refusal (the blob, the source, the file).
 // - Archive member names are only looked up (layout/archive_file.h), so
 //   "../../etc/passwd" in a manifest.json reads nothing outside the archive.
 // - A pipe (oci-archive:-) is imported before anything is resolved: its
@@ -18,7 +21,10 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+
 #include <map>
+#include <mutex>
 
 #include "image/media_types.h"
 #include "io/fd_stream.h"
@@ -49,6 +55,9 @@ class Backing {
   virtual Result<std::string> read_small(const digest::Digest& d, size_t max) = 0;
   // A reader over the whole blob from byte 0.
   virtual Result<std::unique_ptr<io::Reader>> open(const image::Descriptor& d) = 0;
+  // The file the blob lies in, with the file's (or member's) own size; nullopt
+  // when the bytes are not in a file (see Source::blob_file).
+  virtual Result<std::optional<BlobFile>> file(const image::Descriptor& d) = 0;
   virtual const store::BlobDir* blob_dir() const { return nullptr; }
 };
 
@@ -63,20 +72,41 @@ class BlobDirBacking final : public Backing {
     return r;
   }
   Result<std::unique_ptr<io::Reader>> open(const image::Descriptor& d) override {
-    auto r = blobs_.open_blob(d.digest);
-    if (!r) {
-      if (r.error().code() == Errc::kNotFound)
-        return fail(Errc::kNotFound, fmt::format("blob '{}' is not in {}", d.digest.str(), where_));
-      return fail(std::move(r).error());
-    }
-    return std::unique_ptr<io::Reader>(std::move(*r));
+    return std::unique_ptr<io::Reader>(HOIST_TRY(open_blob(d)));
+  }
+  Result<std::optional<BlobFile>> file(const image::Descriptor& d) override {
+    // Opened as for reading, so the same checks apply to what the name leads to.
+    auto r = HOIST_TRY(open_blob(d));
+    int fd = fcntl(r->fd(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+      return fail(Error::from_errno(errno, fmt::format("cannot read blob '{}' in {}", d.digest.str(), where_)));
+    return BlobFile{std::make_shared<const sys::Fd>(fd), 0, r->size(), blobs_.blob_path(d.digest)};
   }
   const store::BlobDir* blob_dir() const override { return &blobs_; }
 
  private:
+  Result<std::unique_ptr<store::BlobReader>> open_blob(const image::Descriptor& d) {
+    auto r = blobs_.open_blob(d.digest);
+    if (!r && r.error().code() == Errc::kNotFound)
+      return fail(Errc::kNotFound, fmt::format("blob '{}' is not in {}", d.digest.str(), where_));
+    return r;
+  }
+
   store::BlobDir blobs_;
   std::string where_;
 };
+
+// A blob file of `size` bytes where its descriptor says d.size: the errors
+// stream_verified gives for the same file.
+Result<> check_size(const image::Descriptor& d, uint64_t size, const std::string& where) {
+  if (size > d.size)
+    return fail(Errc::kDigestMismatch, fmt::format("blob '{}' in '{}' is longer than its descriptor's {} bytes",
+                                                   d.digest.str(), where, d.size));
+  if (size < d.size)
+    return fail(Errc::kIo, fmt::format("blob '{}' in '{}' has {} bytes; its descriptor says {}", d.digest.str(),
+                                       where, size, d.size));
+  return {};
+}
 
 std::string blob_member(const digest::Digest& d) { return fmt::format("blobs/{}/{}", d.algorithm_name(), d.hex()); }
 
@@ -99,6 +129,13 @@ class ArchiveBacking : public Backing {
     if (!m) return fail(Errc::kNotFound, fmt::format("blob '{}' is not in {}", d.digest.str(), where_));
     return file_->open_member(*m);
   }
+  Result<std::optional<BlobFile>> file(const image::Descriptor& d) override {
+    if (extra_bytes_.contains(d.digest)) return std::nullopt;
+    const auto* m = file_->find(member_of(d.digest));
+    if (!m) return fail(Errc::kNotFound, fmt::format("blob '{}' is not in {}", d.digest.str(), where_));
+    auto fd = HOIST_TRY(shared_fd());
+    return BlobFile{std::move(fd), m->offset, m->size, file_->path()};
+  }
   layout::ArchiveFile& file() { return *file_; }
   // docker-archive: blobs under other names, and manifests made here.
   void alias(const digest::Digest& d, std::string member) { aliases_[d] = std::move(member); }
@@ -109,8 +146,22 @@ class ArchiveBacking : public Backing {
     if (auto it = aliases_.find(d); it != aliases_.end()) return it->second;
     return blob_member(d);
   }
+  // The archive opened once more for blob_file() (ArchiveFile keeps its own
+  // descriptor to itself); a file replaced since open() is caught by the
+  // sink's digest check like any other corrupt blob.
+  Result<std::shared_ptr<const sys::Fd>> shared_fd() {
+    std::lock_guard lk(fd_mu_);
+    if (fd_) return fd_;
+    int fd = ::open(file_->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(Error::from_errno(errno, fmt::format("cannot open '{}'", file_->path())));
+    fd_ = std::make_shared<const sys::Fd>(fd);
+    return fd_;
+  }
+
   std::unique_ptr<layout::ArchiveFile> file_;
   std::string where_;
+  std::mutex fd_mu_;
+  std::shared_ptr<const sys::Fd> fd_;
   std::map<digest::Digest, std::string> aliases_;
   std::map<digest::Digest, std::string> extra_bytes_;
 };
@@ -196,6 +247,15 @@ class LocalImageSource final : public LocalSource {
   Result<> fetch_blob(const image::Descriptor& d, uint64_t offset, io::Writer& sink, const RetryHook&) override {
     auto in = HOIST_TRY(backing_->open(d));
     return stream_verified(*in, d, offset, sink, where_);
+  }
+
+  Result<std::optional<BlobFile>> blob_file(const image::Descriptor& d) override {
+    auto f = HOIST_TRY(backing_->file(d));
+    if (f) {
+      HOIST_CHECK(check_size(d, f->size, where_));
+      f->where = where_;
+    }
+    return f;
   }
 
  private:

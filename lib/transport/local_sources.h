@@ -35,7 +35,10 @@
 // Every blob a source hands out is checked against its descriptor as it
 // streams: a layout or archive whose file does not match its name gives
 // kDigestMismatch ("blob 'sha256:…' in 'oci-archive:x.tar' does not match its
-// digest"), never bytes that differ from what the manifest promises.
+// digest"), never bytes that differ from what the manifest promises. The
+// exception: blob_file() (transport.h) gives the file a blob lies in (a blob
+// file, an archive member; not a docker-archive's manifest, made in memory)
+// with only its size checked, for a sink that checks the digest itself.
 //
 // Names: a source's name()/tag() come from the ref it was found under: the
 // store's ref, the ref.name annotation when it is a full reference (it has a '/'

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/client.h"
 #include "util/log.h"
 
 namespace hoist::transport {
@@ -118,6 +119,8 @@ class RegistryBlobWriter final : public BlobWriter {
 
   uint64_t offset() const override { return start_; }
   Result<> write(std::span<const std::byte> data) override;
+  Result<> send_file(const BlobFile& file, const std::function<void(uint64_t)>& progress,
+                     std::stop_token stop) override;
   Result<> commit() override;
   void abort() override;
 
@@ -163,6 +166,8 @@ class RegistrySink final : public Sink {
   Result<> put_manifest(const RawManifest& m) override;
   Result<> commit_image(const CopiedImage& image) override;
   std::string display_name(const CopiedImage&) const override { return dest_.name(); }
+  // The registry checks the digest of every upload's closing PUT.
+  bool verifies_blobs() const override { return true; }
 
   registry::RegistryClient& client() { return *client_; }
   const UploadTuning& tuning() const { return tuning_; }
@@ -216,6 +221,56 @@ Result<> RegistryBlobWriter::write(std::span<const std::byte> data) {
     // The last request ends in commit(), so its errors (a digest the registry
     // refuses) come from there.
     if (written_ == current_->end && written_ < d_.size) HOIST_CHECK(sticky(end_request()));
+  }
+  return {};
+}
+
+// The bytes go from the file to the socket on the HTTP client's loop thread
+// (http::FileBody), each request made here on the caller's thread: no pipe,
+// no request thread. The same requests, session records and failure handling
+// as write(); only the last one, the closing PUT, is left to commit().
+Result<> RegistryBlobWriter::send_file(const BlobFile& file, const std::function<void(uint64_t)>& progress,
+                                       std::stop_token stop) {
+  if (failed_) return fail(*failed_);
+  if (done_ || current_ || written_ != start_)
+    return fail(Errc::kInternal, fmt::format("{}: send_file after write", what()));
+  if (file.size != d_.size)
+    return sticky(fail(Errc::kInvalidArgument, fmt::format("{}: the file '{}' holds {} bytes; its descriptor says {}",
+                                                           what(), file.path, file.size, d_.size)));
+  auto& client = sink_.client();
+  auto body = [&](uint64_t from, uint64_t length) {
+    http::FileBody b(file.fd->get(), file.offset + from, length);
+    b.stop = stop;
+    if (progress) b.on_progress = [&progress, from](uint64_t sent) { progress(from + sent); };
+    return b;
+  };
+  auto cancelled = [&] { return fail(Errc::kCancelled, fmt::format("{}: cancelled", what())); };
+  if (monolithic_) {
+    if (stop.stop_requested()) return sticky(cancelled());
+    auto b = body(0, d_.size);
+    auto r = client.finish_upload(session_, d_.digest, &b, d_.size);
+    if (!r) return sticky(fail(request_failed(std::move(r).error())));
+    written_ = d_.size;  // commit() has nothing more to send
+    return {};
+  }
+  while (written_ < d_.size) {
+    if (stop.stop_requested()) return sticky(cancelled());
+    if (session_.offset != written_)
+      return sticky(fail(Errc::kInternal, fmt::format("{}: session at byte {}, data at {}", what(), session_.offset,
+                                                      written_)));
+    uint64_t end = std::min(d_.size, written_ + sink_.tuning().chunk_size);
+    auto b = body(written_, end - written_);
+    registry::UploadSession s = session_;
+    auto r = client.upload_chunk(s, b, end - written_);
+    if (!r) return sticky(fail(request_failed(std::move(r).error())));
+    session_ = s;
+    written_ = end;
+    sink_.save_session(d_.digest, session_);
+    if (session_.offset != end)
+      return sticky(fail(Errc::kUnavailable, fmt::format("{}: the registry holds {} bytes after a chunk ending at "
+                                                         "byte {}; resuming from there",
+                                                         what(), session_.offset, end)));
+    if (progress) progress(end);
   }
   return {};
 }

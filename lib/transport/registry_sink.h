@@ -22,6 +22,11 @@
 //   (UploadTuning::pipe_bytes) to the request, which runs on a thread of the
 //   writer's own (http::Client reads a request body on the thread that calls
 //   perform()); nothing holds a blob, nothing spools it to disk.
+//   send_file() (a local blob's file, BlobFile) makes the same requests on the
+//   caller's thread with an http::FileBody: the client's loop preads the file
+//   straight into the socket's send buffer. The sink verifies_blobs(): the
+//   registry checks each upload's digest at its closing PUT (DIGEST_INVALID,
+//   kDigestMismatch), so copy() sends local blobs unhashed.
 //   Failures that a retry can mend come back as kUnavailable, so copy()'s
 //   per-blob retry calls put_blob() again and resumes: a chunk refused with
 //   416 (the registry's offset is asked and recorded), a 401 mid-upload (the

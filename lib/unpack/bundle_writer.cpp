@@ -18,12 +18,10 @@ namespace hoist::unpack {
 
 namespace {
 
-Error errno_error(int err, std::string what) { return Error::from_errno(err, std::move(what)); }
-
 // Creates DIR (or accepts it empty). Returns true when it was created here.
 Result<bool> prepare_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0) return true;
-  if (errno != EEXIST) return fail(errno_error(errno, "cannot create bundle directory '" + dir + "'"));
+  if (errno != EEXIST) return fail(Error::from_errno(errno, "cannot create bundle directory '" + dir + "'"));
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) return fail(Errc::kAlreadyExists, "'" + dir + "' is not a directory");
   if (!std::filesystem::is_empty(dir, ec))
@@ -39,18 +37,18 @@ std::string absolute(const std::string& dir) {
 }
 
 Result<> make_dir(const std::string& path, mode_t mode) {
-  if (::mkdir(path.c_str(), mode) != 0) return fail(errno_error(errno, "cannot create '" + path + "'"));
+  if (::mkdir(path.c_str(), mode) != 0) return fail(Error::from_errno(errno, "cannot create '" + path + "'"));
   return {};
 }
 
 // Owner, mode and times of `from` onto `to` (both directories).
 Result<> copy_dir_meta(const std::string& from, const std::string& to) {
   struct stat st;
-  if (::stat(from.c_str(), &st) != 0) return fail(errno_error(errno, "cannot inspect '" + from + "'"));
-  if (::chown(to.c_str(), st.st_uid, st.st_gid) != 0) return fail(errno_error(errno, "cannot chown '" + to + "'"));
-  if (::chmod(to.c_str(), st.st_mode & 07777) != 0) return fail(errno_error(errno, "cannot chmod '" + to + "'"));
+  if (::stat(from.c_str(), &st) != 0) return fail(Error::from_errno(errno, "cannot inspect '" + from + "'"));
+  if (::chown(to.c_str(), st.st_uid, st.st_gid) != 0) return fail(Error::from_errno(errno, "cannot chown '" + to + "'"));
+  if (::chmod(to.c_str(), st.st_mode & 07777) != 0) return fail(Error::from_errno(errno, "cannot chmod '" + to + "'"));
   struct timespec ts[2] = {st.st_atim, st.st_mtim};
-  if (::utimensat(AT_FDCWD, to.c_str(), ts, 0) != 0) return fail(errno_error(errno, "cannot set times of '" + to + "'"));
+  if (::utimensat(AT_FDCWD, to.c_str(), ts, 0) != 0) return fail(Error::from_errno(errno, "cannot set times of '" + to + "'"));
   return {};
 }
 
@@ -65,7 +63,7 @@ Result<> write_file_visible(const std::string& path, std::string_view data) {
     HOIST_CHECK(sys::write_all(fd.get(), data));
     HOIST_CHECK(fd.close());
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno_error(errno, "cannot write '" + path + "'"));
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(Error::from_errno(errno, "cannot write '" + path + "'"));
   return {};
 }
 
@@ -160,7 +158,7 @@ Result<std::string> BundleWriter::finish(const image::ImageConfig& config) {
 Result<> remove_bundle(const std::string& dir) {
   std::string d = absolute(dir);
   struct stat st;
-  if (::lstat(d.c_str(), &st) != 0) return fail(errno_error(errno, "cannot remove bundle '" + dir + "'"));
+  if (::lstat(d.c_str(), &st) != 0) return fail(Error::from_errno(errno, "cannot remove bundle '" + dir + "'"));
   if (!S_ISDIR(st.st_mode)) return fail(Errc::kInvalidArgument, "'" + dir + "' is not a bundle directory");
   std::string marker = d + "/" + std::string(kMarkerFile);
   auto text = sys::read_file(marker, 4096);

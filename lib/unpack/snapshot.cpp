@@ -23,7 +23,6 @@ namespace {
 constexpr int kLockExclusive = 2;  // LOCK_EX
 constexpr int kLockNoWait = 4;     // LOCK_NB
 
-Error errno_error(int err, std::string what) { return Error::from_errno(err, std::move(what)); }
 
 std::atomic<uint64_t> g_temp_counter{0};
 
@@ -38,12 +37,12 @@ class TempDir {
           fmt::format("{}/{}-{}-{:x}", tmp_root, ::getpid(), g_temp_counter++, static_cast<uint64_t>(ns));
       if (::mkdir(path.c_str(), 0700) != 0) {
         if (errno == EEXIST && attempt < 16) continue;
-        return fail(errno_error(errno, "cannot create '" + path + "'"));
+        return fail(Error::from_errno(errno, "cannot create '" + path + "'"));
       }
       int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0) {
         if (errno == ENOENT && attempt < 16) continue;  // a cleaner took it before we locked it
-        return fail(errno_error(errno, "cannot open '" + path + "'"));
+        return fail(Error::from_errno(errno, "cannot open '" + path + "'"));
       }
       sys::Fd f(fd);
       // A cleaner (remove_stale) that locked it first is removing it: start over.
@@ -75,15 +74,15 @@ class TempDir {
 // plain unpack shows. The base layer's root starts as a plain rootfs does: 0755.
 Result<> init_root(int fd, const std::string& parent) {
   if (parent.empty()) {
-    if (::fchmod(fd, 0755) != 0) return fail(errno_error(errno, "cannot chmod snapshot root"));
+    if (::fchmod(fd, 0755) != 0) return fail(Error::from_errno(errno, "cannot chmod snapshot root"));
     return {};
   }
   struct stat st;
-  if (::stat(parent.c_str(), &st) != 0) return fail(errno_error(errno, "cannot inspect '" + parent + "'"));
-  if (::fchown(fd, st.st_uid, st.st_gid) != 0) return fail(errno_error(errno, "cannot chown snapshot root"));
-  if (::fchmod(fd, st.st_mode & 07777) != 0) return fail(errno_error(errno, "cannot chmod snapshot root"));
+  if (::stat(parent.c_str(), &st) != 0) return fail(Error::from_errno(errno, "cannot inspect '" + parent + "'"));
+  if (::fchown(fd, st.st_uid, st.st_gid) != 0) return fail(Error::from_errno(errno, "cannot chown snapshot root"));
+  if (::fchmod(fd, st.st_mode & 07777) != 0) return fail(Error::from_errno(errno, "cannot chmod snapshot root"));
   struct timespec ts[2] = {st.st_atim, st.st_mtim};
-  if (::futimens(fd, ts) != 0) return fail(errno_error(errno, "cannot set times of snapshot root"));
+  if (::futimens(fd, ts) != 0) return fail(Error::from_errno(errno, "cannot set times of snapshot root"));
   return {};
 }
 
@@ -153,11 +152,11 @@ Result<bool> Snapshots::create(const digest::Digest& chain_id, const std::vector
   }
   HOIST_CHECK(archive::apply_layer(blob, c, diff_id, root, budget, lopts));
   // Whole on disk before its name says it is whole.
-  if (::syncfs(tmp.fd()) != 0) return fail(errno_error(errno, "cannot sync snapshot '" + tmp.path() + "'"));
+  if (::syncfs(tmp.fd()) != 0) return fail(Error::from_errno(errno, "cannot sync snapshot '" + tmp.path() + "'"));
   std::string dest = path(chain_id);
   if (::rename(tmp.path().c_str(), dest.c_str()) != 0) {
     if (errno == EEXIST || errno == ENOTEMPTY) return false;  // another builder won; ~TempDir drops ours
-    return fail(errno_error(errno, "cannot rename snapshot into '" + dest + "'"));
+    return fail(Error::from_errno(errno, "cannot rename snapshot into '" + dest + "'"));
   }
   tmp.keep();
   HOIST_CHECK(sys::fsync_dir(final_dir));

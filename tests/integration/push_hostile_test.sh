@@ -9,6 +9,8 @@
 #  - 500 on the closing PUTs: retried;
 #  - the registry loses the upload session (404): the upload starts over, cleanly;
 #  - 416 on every chunk: a clear error after the retries, and no manifest pushed;
+#  - a layout blob corrupted on disk (not hashed on the way: the registry checks digests):
+#    the registry's DIGEST_INVALID, explained, and no manifest pushed;
 #  - kill -9 of hoist-push in the middle of a large blob: the rerun resumes the session the
 #    store remembered and sends far less than the whole blob again.
 . "$(dirname "$0")/lib/common.sh"
@@ -112,6 +114,26 @@ assert_match "^hoist-push: error: .*blob '$BIG'.*'$PROXY_HOST/h/never'" "$(cat "
 assert_match "error: .*HTTP 416" "$(cat "$TEST_TMP/e")" "error says what the registry answered"
 no_manifest h/never v1
 proxy_reset
+
+step "a layout blob corrupted on disk: the registry refuses it (DIGEST_INVALID), a clear error, no manifest"
+# hoist-push does not hash local blobs on their way to a registry: the registry checks every
+# upload's digest. Same size, one byte flipped: for the chunked layer, and for the small config.
+C=$TEST_TMP/corrupt
+cp -a "$L" "$C"
+CFG=$(jq -r .config.digest "$C/blobs/sha256/$(layout_root "$C" | cut -d: -f2)")
+for d in "$BIG" "$CFG"; do
+  f=$C/blobs/sha256/${d#sha256:}
+  chmod u+w "$f"
+  python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 1]))' "$f"
+done
+rc=0
+run_push "$TEST_TMP/o" "$TEST_TMP/e" --store "$S-corrupt" "oci:$C:big" "$REG_HOST/h/corrupt:v1" || rc=$?
+assert_eq 1 "$rc" "exit status of a push of a corrupt blob"
+err=$(cat "$TEST_TMP/e")
+assert_match "^hoist-push: error: .*blob 'sha256:[0-9a-f]*' from 'oci:$C:big' does not match its digest" "$err" "error names blob and source"
+assert_match "refused the bytes of '$C/blobs/sha256/" "$err" "error names the file"
+assert_match "DIGEST_INVALID" "$err" "error says what the registry answered"
+no_manifest h/corrupt v1
 
 step "kill -9 mid-upload, then a rerun resumes from the registry's offset"
 LK=$(fixture_layout --tag kill --layer random:100M:kill)

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <atomic>
 #include <mutex>
@@ -320,6 +321,59 @@ TEST_CASE("uploads: string body, reader body with length, chunked reader, empty 
   CHECK(j["method"] == "POST");
   CHECK(j["length"] == 0);
   CHECK(j["content_length"] == "0");
+}
+
+TEST_CASE("uploads: a file body is sent from its offset, as a reader too; a short file fails") {
+  std::string data = pattern(1500000);
+  char path[] = "/tmp/hoist-filebody-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::unlink(path);
+  REQUIRE(::write(fd, data.data(), data.size()) == ssize_t(data.size()));
+  auto sha = [&](std::string_view s) { return digest::sha256_of(s).hex(); };
+
+  http::FileBody body(fd, 1000, 1200000);
+  http::Request put = get(server().url("/upload"));
+  put.method = "PUT";
+  put.body_reader = &body;
+  io::StringWriter a;
+  auto r = client().perform(put, &a);
+  REQUIRE_MESSAGE(r.has_value(), r.error().message());
+  auto j = nlohmann::json::parse(a.str());
+  CHECK(j["length"] == 1200000);
+  CHECK(j["content_length"] == "1200000");
+  CHECK(j["sha256"] == sha(std::string_view(data).substr(1000, 1200000)));
+
+  // As a plain reader: the same bytes.
+  http::FileBody plain(fd, 1000, 1200000);
+  std::string got;
+  std::string buf(100000, '\0');
+  for (;;) {
+    auto n = plain.read(std::as_writable_bytes(std::span(buf.data(), buf.size())));
+    REQUIRE(n.has_value());
+    if (*n == 0) break;
+    got.append(buf.data(), *n);
+  }
+  CHECK(got == data.substr(1000, 1200000));
+
+  // A file shorter than the body: the transfer fails, saying so.
+  http::FileBody past(fd, 1000000, 600000);
+  put.body_reader = &past;
+  auto bad = client().perform(put);
+  REQUIRE(!bad.has_value());
+  CHECK(bad.error().code() == Errc::kInvalidArgument);
+  CHECK(bad.error().message().find("ended after 500000 of 600000 bytes") != std::string::npos);
+
+  // Stopped: kCancelled.
+  std::stop_source stop;
+  stop.request_stop();
+  http::FileBody stopped(fd, 0, data.size());
+  stopped.stop = stop.get_token();
+  put.body_reader = &stopped;
+  auto cancelled = client().perform(put);
+  REQUIRE(!cancelled.has_value());
+  CHECK(cancelled.error().code() == Errc::kCancelled);
+  ::close(fd);
 }
 
 TEST_CASE("transport failures are kUnavailable") {

@@ -12,14 +12,6 @@ using namespace hoist::image;
 
 namespace {
 
-std::string edit(std::string_view s, std::string_view from, std::string_view to) {
-  std::string out(s);
-  size_t pos = out.find(from);
-  REQUIRE_MESSAGE(pos != std::string::npos, from);
-  out.replace(pos, from.size(), to);
-  return out;
-}
-
 constexpr std::string_view kMinimal =
     R"({"architecture":"arm64","os":"linux","variant":"v8","rootfs":{"type":"layers","diff_ids":[]}})";
 
@@ -88,7 +80,7 @@ TEST_CASE("parse_config: strictness") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.to);
-    auto r = parse_config(edit(test::kDockerConfig, c.from, c.to));
+    auto r = parse_config(test::edit(test::kDockerConfig, c.from, c.to));
     REQUIRE_FALSE(r);
     CHECK(r.error().code() == c.code);
     CHECK_MESSAGE(r.error().message().starts_with("invalid image config: "), r.error().message());

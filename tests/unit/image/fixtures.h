@@ -2,10 +2,21 @@
 // Manifests, indexes and configs from the image-spec and Docker's schema 2 docs,
 // shared by the image tests.
 
+#include <doctest/doctest.h>
+
 #include <string>
 #include <string_view>
 
 namespace hoist::image::test {
+
+// Replaces the first occurrence of `from` (which must be there) in `s`.
+inline std::string edit(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out(s);
+  size_t pos = out.find(from);
+  REQUIRE_MESSAGE(pos != std::string::npos, from);
+  out.replace(pos, from.size(), to);
+  return out;
+}
 
 // image-spec image-manifest.md's example (with subject and annotations).
 inline constexpr std::string_view kOciManifest = R"({

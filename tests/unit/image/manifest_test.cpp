@@ -15,15 +15,6 @@ namespace mt = hoist::image::media_type;
 
 namespace {
 
-// Replaces the first occurrence of `from` (which must be there) in `s`.
-std::string edit(std::string_view s, std::string_view from, std::string_view to) {
-  std::string out(s);
-  size_t pos = out.find(from);
-  REQUIRE_MESSAGE(pos != std::string::npos, from);
-  out.replace(pos, from.size(), to);
-  return out;
-}
-
 void check_error(const Error& e, Errc code, std::string_view fragment) {
   CHECK(e.code() == code);
   CHECK_MESSAGE(e.message().find(fragment) != std::string::npos, e.message());
@@ -129,37 +120,37 @@ TEST_CASE("mediaType and Content-Type must agree") {
   }
   SUBCASE("index mediaType on a manifest body") {
     auto r = parse_any(
-        edit(test::kOciManifest, "image.manifest.v1+json\",\n  \"config", "image.index.v1+json\",\n  \"config"));
+        test::edit(test::kOciManifest, "image.manifest.v1+json\",\n  \"config", "image.index.v1+json\",\n  \"config"));
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "names an image index but the body is an image manifest");
   }
   SUBCASE("manifest mediaType on an index body") {
-    auto r = parse_any(edit(test::kDockerList, "manifest.list.v2+json", "manifest.v2+json"));
+    auto r = parse_any(test::edit(test::kDockerList, "manifest.list.v2+json", "manifest.v2+json"));
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "names an image manifest but the body is an image index");
   }
   SUBCASE("unknown mediaType in the body") {
-    auto r = parse_any(edit(test::kOciManifest, "image.manifest.v1+json", "image.config.v1+json"));
+    auto r = parse_any(test::edit(test::kOciManifest, "image.manifest.v1+json", "image.config.v1+json"));
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "is not an image manifest media type");
   }
   SUBCASE("Docker Content-Type needs a mediaType in the body") {
     auto body =
-        edit(test::kDockerManifest, "\"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",", "");
+        test::edit(test::kDockerManifest, "\"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",", "");
     CHECK(parse_manifest(body).has_value());  // as OCI, the field is optional
     auto r = parse_manifest(body, mt::kDockerManifest);
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "'mediaType' is missing");
   }
   SUBCASE("mediaType of the wrong JSON type") {
-    auto r = parse_any(edit(test::kOciManifest, "\"application/vnd.oci.image.manifest.v1+json\"", "2"));
+    auto r = parse_any(test::edit(test::kOciManifest, "\"application/vnd.oci.image.manifest.v1+json\"", "2"));
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "'mediaType' must be a string");
   }
 }
 
 TEST_CASE("structure decides the kind; both or neither is refused") {
-  auto both = parse_any(edit(test::kOciIndex, "\"manifests\"",
+  auto both = parse_any(test::edit(test::kOciIndex, "\"manifests\"",
                              "\"config\": {\"mediaType\": \"application/vnd.oci.image.config.v1+json\", \"digest\": "
                              "\"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7\", "
                              "\"size\": 1},\n  \"manifests\""));
@@ -199,23 +190,23 @@ TEST_CASE("schema 1 is refused with the conversion hint, whichever way it shows"
     }
   }
   SUBCASE("a v1 mediaType in a schema 2 body") {
-    auto r = parse_any(edit(test::kDockerManifest, "manifest.v2+json", "manifest.v1+prettyjws"));
+    auto r = parse_any(test::edit(test::kDockerManifest, "manifest.v2+json", "manifest.v1+prettyjws"));
     REQUIRE_FALSE(r);
     CHECK(r.error().code() == Errc::kUnsupported);
   }
 }
 
 TEST_CASE("schemaVersion must be the integer 2") {
-  auto missing = parse_any(edit(test::kOciManifest, "\"schemaVersion\": 2,", ""));
+  auto missing = parse_any(test::edit(test::kOciManifest, "\"schemaVersion\": 2,", ""));
   REQUIRE_FALSE(missing);
   check_error(missing.error(), Errc::kInvalidArgument, "'schemaVersion' is missing");
   for (std::string_view bad : {"\"2\"", "2.0", "-2", "true"}) {
     CAPTURE(bad);
-    auto r = parse_any(edit(test::kOciManifest, "\"schemaVersion\": 2", fmt::format("\"schemaVersion\": {}", bad)));
+    auto r = parse_any(test::edit(test::kOciManifest, "\"schemaVersion\": 2", fmt::format("\"schemaVersion\": {}", bad)));
     REQUIRE_FALSE(r);
     check_error(r.error(), Errc::kInvalidArgument, "'schemaVersion' must be 2");
   }
-  auto three = parse_any(edit(test::kOciManifest, "\"schemaVersion\": 2", "\"schemaVersion\": 3"));
+  auto three = parse_any(test::edit(test::kOciManifest, "\"schemaVersion\": 2", "\"schemaVersion\": 3"));
   REQUIRE_FALSE(three);
   check_error(three.error(), Errc::kUnsupported, "schemaVersion 3 is not supported");
 }
@@ -244,22 +235,22 @@ TEST_CASE("descriptors inside are parsed strictly") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.to);
-    auto r = parse_manifest(edit(test::kOciManifest, c.from, c.to));
+    auto r = parse_manifest(test::edit(test::kOciManifest, c.from, c.to));
     REQUIRE_FALSE(r);
     check_error(r.error(), c.code, c.says);
   }
   // The largest legal size passes.
-  auto big = parse_manifest(edit(test::kOciManifest, "\"size\": 32654", "\"size\": 9223372036854775807"));
+  auto big = parse_manifest(test::edit(test::kOciManifest, "\"size\": 32654", "\"size\": 9223372036854775807"));
   REQUIRE(big);
   CHECK(big->layers[0].size == 9223372036854775807ULL);
 }
 
 TEST_CASE("platform in an index entry is parsed strictly") {
-  auto r = parse_index(edit(test::kOciIndex, "\"architecture\": \"ppc64le\",", ""));
+  auto r = parse_index(test::edit(test::kOciIndex, "\"architecture\": \"ppc64le\",", ""));
   REQUIRE_FALSE(r);
   check_error(r.error(), Errc::kInvalidArgument,
               "invalid image index: manifests[0]: 'platform': 'architecture' is missing");
-  auto r2 = parse_index(edit(test::kOciIndex, "\"os.features\": [\"win32k\"]", "\"os.features\": \"win32k\""));
+  auto r2 = parse_index(test::edit(test::kOciIndex, "\"os.features\": [\"win32k\"]", "\"os.features\": \"win32k\""));
   REQUIRE_FALSE(r2);
   check_error(r2.error(), Errc::kInvalidArgument, "manifests[1]: 'platform': 'os.features' must be an array");
 }
@@ -276,7 +267,7 @@ TEST_CASE("not JSON, not an object") {
 }
 
 TEST_CASE("unknown fields are ignored, null optional fields read as absent") {
-  auto m = parse_manifest(edit(test::kOciManifest, "\"schemaVersion\": 2,",
+  auto m = parse_manifest(test::edit(test::kOciManifest, "\"schemaVersion\": 2,",
                                "\"schemaVersion\": 2, \"x-future\": {\"a\": [1]}, \"artifactType\": null,"));
   REQUIRE(m);
   CHECK(m->artifact_type.empty());

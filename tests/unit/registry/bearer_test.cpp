@@ -14,13 +14,14 @@ using namespace hoist::registry;
 
 namespace {
 
-std::string pattern(size_t n, size_t start = 0) {
+// The bytes fake_registry.py serves as its blob (the same formula).
+std::string fake_registry_bytes(size_t n, size_t start = 0) {
   std::string s;
   for (size_t i = start; i < start + n; ++i) s += char((i * 13 + 5) % 253);
   return s;
 }
 
-const std::string kBlob = pattern(100000);
+const std::string kBlob = fake_registry_bytes(100000);
 const digest::Digest kBlobDigest = digest::sha256_of(kBlob);
 
 RegistryOptions options_for(const test::FakeRegistry& r) {

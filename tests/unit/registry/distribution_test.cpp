@@ -11,7 +11,7 @@ using namespace hoist::registry;
 
 namespace {
 
-std::string pattern(size_t n, size_t start = 0) {
+std::string layer_bytes(size_t n, size_t start = 0) {
   std::string s;
   for (size_t i = start; i < start + n; ++i) s += char((i * 31 + 7) % 256);
   return s;
@@ -43,7 +43,7 @@ TEST_CASE("push and pull blobs and manifests through docker-registry") {
   REQUIRE(c.ping().has_value());
 
   std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}})";
-  std::string layer = pattern(300000);
+  std::string layer = layer_bytes(300000);
   auto config_d = digest::sha256_of(config);
   auto layer_d = digest::sha256_of(layer);
 

@@ -37,6 +37,17 @@ std::string fetch(Source& s, const image::Descriptor& d, uint64_t offset = 0) {
   return w.str();
 }
 
+// The bytes blob_file() points at.
+std::string file_bytes(Source& s, const image::Descriptor& d) {
+  auto f = s.blob_file(d);
+  REQUIRE_MESSAGE(f.has_value(), hoist::testing::err(f));
+  REQUIRE(f->has_value());
+  CHECK((*f)->size == d.size);
+  std::string out((*f)->size, '\0');
+  REQUIRE(::pread((*f)->fd->get(), out.data(), out.size(), off_t((*f)->offset)) == ssize_t(out.size()));
+  return out;
+}
+
 void write_file_from(const std::string& path, const std::function<Result<>(io::Writer&)>& fn) {
   sys::Fd fd = sys::open_file(path, O_WRONLY | O_CREAT | O_TRUNC).value();
   io::FdWriter w(fd.get());
@@ -129,6 +140,27 @@ TEST_CASE("a layout blob whose bytes do not match its name is refused while it s
   CHECK(r.error().message().find("does not match its digest") != std::string::npos);
   CHECK(r.error().message().find(l.a.layer_desc.digest.str()) != std::string::npos);
 
+  // blob_file() leaves the digest to the sink (a registry checks it) and
+  // checks only the size.
+  auto f = s->blob_file(l.a.layer_desc);
+  REQUIRE_MESSAGE(f.has_value(), hoist::testing::err(f));
+  REQUIRE(f->has_value());
+  CHECK((*f)->path == path);
+  CHECK(file_bytes(*s, l.a.layer_desc) == bad);
+  REQUIRE(sys::write_file_atomic(path, bad + "x").has_value());
+  auto longer = s->blob_file(l.a.layer_desc);
+  REQUIRE_FALSE(longer.has_value());
+  CHECK(longer.error().code() == Errc::kDigestMismatch);
+  REQUIRE(sys::write_file_atomic(path, bad.substr(1)).has_value());
+  auto shorter = s->blob_file(l.a.layer_desc);
+  REQUIRE_FALSE(shorter.has_value());
+  CHECK(shorter.error().code() == Errc::kIo);
+  CHECK(shorter.error().message().find(l.a.layer_desc.digest.str()) != std::string::npos);
+  ::unlink(path.c_str());
+  auto gone = s->blob_file(l.a.layer_desc);
+  REQUIRE_FALSE(gone.has_value());
+  CHECK(gone.error().code() == Errc::kNotFound);
+
   // A manifest file swapped for another one's bytes: refused before parsing.
   std::string mpath = l.dir + "/blobs/sha256/" + l.a.manifest_desc.digest.hex();
   REQUIRE(::chmod(mpath.c_str(), 0644) == 0);
@@ -156,6 +188,8 @@ TEST_CASE("oci-archive:FILE: every image, read in place, verified") {
   CHECK((*all)[1]->resolve().value().bytes == b.manifest);
   CHECK(fetch(*(*all)[1], b.layer_desc) == b.layer);
   CHECK((*all)[1]->blob_dir() == nullptr);
+  CHECK(file_bytes(*(*all)[1], b.layer_desc) == b.layer);  // the member, in place
+  CHECK(file_bytes(*(*all)[1], b.config_desc) == b.config);
 
   auto named = open_source("oci-archive:" + t / "all.tar:r.io/y/b:2", "").value();
   CHECK(named->resolve().value().descriptor.digest == b.manifest_desc.digest);
@@ -218,6 +252,9 @@ TEST_CASE("docker-archive: docker save's layout becomes a schema 2 manifest with
   CHECK(m.layers[0].size == tar_bytes.size());
   CHECK(fetch(*(*all)[0], m.layers[0]) == tar_bytes);
   CHECK(fetch(*(*all)[0], m.config) == a.config);
+  CHECK(file_bytes(*(*all)[0], m.layers[0]) == tar_bytes);
+  // The manifest is made in memory: no file.
+  CHECK((*all)[0]->blob_file(root.descriptor).value() == std::nullopt);
 
   auto one = open_source("docker-archive:" + t / "d.tar:127.0.0.1:5000/t/b:2", "");
   REQUIRE_MESSAGE(one.has_value(), hoist::testing::err(one));

@@ -9,6 +9,9 @@
 #include <doctest/doctest.h>
 #include <fmt/core.h>
 
+#include <fcntl.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -61,6 +64,64 @@ class OneImage final : public Source {
     std::string_view b = blobs.at(d.digest.str());
     return sink.write(as_bytes(b.substr(offset)));
   }
+};
+
+// OneImage whose blobs also lie in files (as a layout's do): blob_file()
+// points at them, so a sink that verifies digests itself takes them from
+// there. `corrupt` flips a byte of one blob's file (same size).
+class FileImage final : public Source {
+ public:
+  OneImage mem;
+  std::filesystem::path dir;
+
+  FileImage(const std::string& seed, size_t layer_size, std::filesystem::path d)
+      : mem(seed, layer_size), dir(std::move(d)) {
+    std::filesystem::create_directories(dir);
+    // All the blobs in one file, end to end, as in an archive.
+    std::string all;
+    for (const auto& [digest, bytes] : mem.blobs) {
+      offsets[digest] = all.size();
+      all += bytes;
+    }
+    write(all);
+  }
+  void corrupt(const digest::Digest& d, size_t at) {
+    std::string all = read();
+    all[offsets.at(d.str()) + at] ^= 1;
+    write(all);
+  }
+  std::string name() const override { return mem.name(); }
+  std::string tag() const override { return mem.tag(); }
+  Result<RawManifest> resolve() override { return mem.resolve(); }
+  Result<RawManifest> fetch_manifest(const image::Descriptor& d) override { return mem.fetch_manifest(d); }
+  Result<> fetch_blob(const image::Descriptor& d, uint64_t offset, io::Writer& sink, const RetryHook& h) override {
+    return mem.fetch_blob(d, offset, sink, h);
+  }
+  Result<std::optional<BlobFile>> blob_file(const image::Descriptor& d) override {
+    ++files_given;
+    int fd = ::open(path().c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    return BlobFile{std::make_shared<const sys::Fd>(fd), offsets.at(d.digest.str()), d.size, path()};
+  }
+  int files_given = 0;
+
+ private:
+  std::string path() const { return (dir / "blobs").string(); }
+  void write(const std::string& all) {
+    FILE* f = std::fopen(path().c_str(), "wb");
+    REQUIRE(f != nullptr);
+    REQUIRE(std::fwrite(all.data(), 1, all.size(), f) == all.size());
+    std::fclose(f);
+  }
+  std::string read() const {
+    std::string out(std::filesystem::file_size(path()), '\0');
+    FILE* f = std::fopen(path().c_str(), "rb");
+    REQUIRE(f != nullptr);
+    REQUIRE(std::fread(out.data(), 1, out.size(), f) == out.size());
+    std::fclose(f);
+    return out;
+  }
+  std::map<std::string, uint64_t> offsets;
 };
 
 struct Fixture {
@@ -223,4 +284,64 @@ TEST_CASE("the blob writer refuses more or fewer bytes than the descriptor says"
   REQUIRE(w.has_value());
   REQUIRE((*w)->commit().has_value());
   CHECK(f.client->head_blob("t/size", empty.digest).value() == 0u);
+}
+
+TEST_CASE("local blob files go to the registry unhashed, from their files") {
+  Fixture f;
+  REQUIRE(f.reg.ready());
+  NullProgress progress;
+  SUBCASE("chunked and monolithic uploads from files") {
+    FileImage src("file", 200 * 1024, f.tmp.path / "src");  // 4 chunks of 64 KiB, and two small blobs
+    auto r = copy(src, *f.sink("f/app:v1"), {}, progress);
+    REQUIRE_MESSAGE(r.has_value(), r.error().message());
+    CHECK(src.files_given == 3);
+    CHECK(src.mem.fetched_from.empty());  // nothing streamed through write()
+    for (const auto& [d, bytes] : src.mem.blobs)
+      CHECK(f.client->head_blob("f/app", digest::parse(d).value()).value() == bytes.size());
+    CHECK(f.client->get_manifest("f/app", "v1").value().bytes == src.mem.root.bytes);
+  }
+  SUBCASE("an upload abandoned by write() resumes from a file at the registry's offset") {
+    FileImage src("resume", 300 * 1024, f.tmp.path / "src");
+    auto layer = image::parse_manifest(src.mem.root.bytes, mt::kOciManifest).value().layers[0];
+    {
+      auto dst = f.sink("f/resume:v1");
+      auto w = dst->put_blob(layer);
+      REQUIRE(w.has_value());
+      std::string_view b = src.mem.blobs.at(layer.digest.str());
+      REQUIRE((*w)->write(as_bytes(b.substr(0, 100 * 1024))).has_value());
+    }
+    REQUIRE(f.store()->index().get_upload(f.reg.name(), "f/resume", layer.digest).value()->offset == 64 * 1024);
+    auto r = copy(src, *f.sink("f/resume:v1"), {}, progress);
+    REQUIRE_MESSAGE(r.has_value(), r.error().message());
+    CHECK(f.client->head_blob("f/resume", layer.digest).value() == layer.size);
+    CHECK(f.store()->index().get_upload(f.reg.name(), "f/resume", layer.digest).value() == std::nullopt);
+  }
+}
+
+// docker-registry checks the digest of the closing PUT (distribution-spec: it
+// MUST): what lets copy() skip hashing. The error names the blob, the source
+// and the file, and says what the registry answered; nothing is left behind.
+TEST_CASE("the registry refuses a corrupt blob file: a clear error, no manifest, no session") {
+  Fixture f;
+  REQUIRE(f.reg.ready());
+  NullProgress progress;
+  for (size_t layer_size : {size_t(20 * 1024), size_t(200 * 1024)}) {  // monolithic, chunked
+    CAPTURE(layer_size);
+    std::string repo = fmt::format("f/bad{}", layer_size);
+    FileImage src("bad", layer_size, f.tmp.path / repo);
+    auto layer = image::parse_manifest(src.mem.root.bytes, mt::kOciManifest).value().layers[0];
+    src.corrupt(layer.digest, layer_size / 2);
+    auto r = copy(src, *f.sink(repo + ":v1"), {}, progress);
+    REQUIRE_FALSE(r.has_value());
+    const auto& msg = r.error().message();
+    CHECK(r.error().code() == Errc::kDigestMismatch);
+    CHECK(msg.find(layer.digest.str()) != std::string::npos);
+    CHECK(msg.find("mem.test/one") != std::string::npos);
+    CHECK(msg.find((f.tmp.path / repo / "blobs").string()) != std::string::npos);
+    CHECK(msg.find("DIGEST_INVALID") != std::string::npos);
+    CHECK(msg.find("is corrupt or was changed") != std::string::npos);
+    CHECK(f.client->head_blob(repo, layer.digest).value() == std::nullopt);
+    CHECK_FALSE(f.client->get_manifest(repo, "v1").has_value());
+    CHECK(f.store()->index().get_upload(f.reg.name(), repo, layer.digest).value() == std::nullopt);
+  }
 }
