@@ -307,39 +307,32 @@ proxy_reset() { _proxy_ctl -X POST "$PROXY_URL/__reset" >/dev/null; }
 proxy_mark() { _proxy_ctl "$PROXY_URL/__mark" | jq -r .seq; }
 proxy_log() { _proxy_ctl "$PROXY_URL/__log?since=${1:-0}" | jq -c '.[]'; }
 
-# run_pull OUT ERR ARGS...: hoist-pull ARGS with stdout to OUT and stderr to ERR, bounded
-# by $PULL_TIMEOUT. Returns hoist-pull's exit code (124 on timeout); never trips set -e.
-run_pull() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-pull" "$@" >"$out" 2>"$err" || rc=$?
+# run_tool TOOL OUT ERR ARGS...: hoist-TOOL ARGS with stdout to OUT and stderr to ERR,
+# bounded by $PULL_TIMEOUT. Returns the tool's exit code (124 on timeout); never trips set -e.
+run_tool() {
+  local tool=$1 out=$2 err=$3 rc=0
+  shift 3
+  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-$tool" "$@" >"$out" 2>"$err" || rc=$?
   return "$rc"
 }
 
-# pull_ok OUT ERR ARGS...: like run_pull, but fails the test (showing stderr) unless exit 0.
-pull_ok() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  run_pull "$out" "$err" "$@" || rc=$?
+# tool_ok TOOL OUT ERR ARGS...: like run_tool, but fails the test (showing stderr) unless exit 0.
+tool_ok() {
+  local tool=$1 out=$2 err=$3 rc=0
+  run_tool "$@" || rc=$?
+  shift 3
   if [ "$rc" -ne 0 ]; then
     cat "$err" >&2
-    fail "hoist-pull $* exited $rc"
+    fail "hoist-$tool $* exited $rc"
   fi
 }
 
-# run_push OUT ERR ARGS... / push_ok OUT ERR ARGS...: as run_pull and pull_ok, for hoist-push.
-run_push() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  timeout -k 5 "$PULL_TIMEOUT" "$HOIST_BIN/hoist-push" "$@" >"$out" 2>"$err" || rc=$?
-  return "$rc"
-}
-push_ok() {
-  local out=$1 err=$2 rc=0
-  shift 2
-  run_push "$out" "$err" "$@" || rc=$?
-  [ "$rc" -eq 0 ] || { cat "$err" >&2; fail "hoist-push $* exited $rc"; }
-}
+# run_pull / pull_ok / run_push / push_ok OUT ERR ARGS...: run_tool and tool_ok for
+# hoist-pull and hoist-push.
+run_pull() { run_tool pull "$@"; }
+pull_ok() { tool_ok pull "$@"; }
+run_push() { run_tool push "$@"; }
+push_ok() { tool_ok push "$@"; }
 
 # pull_fails OUT ERR ARGS...: fails the test unless hoist-pull exits 1.
 pull_fails() {
