@@ -17,7 +17,10 @@ export PATH=$src/build/bin:$PATH
 tmp=$(mktemp -d /tmp/hoist-demo.XXXXXX)
 reg_pid=
 cleanup() {
-  [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null && wait "$reg_pid" 2>/dev/null
+  if [ -n "$reg_pid" ]; then
+    kill "$reg_pid" 2>/dev/null || true
+    wait "$reg_pid" 2>/dev/null || true   # the registry's own status (143) is not the demo's
+  fi
   [ -n "${HOIST_DEMO_KEEP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -10,12 +10,12 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOIST_UNITY_BUILD=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOIST_UNITY_BUILD=ON -DHOIST_WERROR=ON >/dev/null
 ninja -C build
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 
 if [ -z "${HOIST_TEST_FAST:-}" ]; then
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON -DHOIST_UNITY_BUILD=ON >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON -DHOIST_UNITY_BUILD=ON -DHOIST_WERROR=ON >/dev/null
   ninja -C build-asan
   labels=(-L unit)
   [ -z "${HOIST_TEST_ASAN_ALL:-}" ] || labels=()

@@ -1,8 +1,12 @@
 #include "archive/layer.h"
 
+#include <optional>
+
 #include "archive/prefetch.h"
 #include "io/decompress.h"
 #include "io/hashing.h"
+#include "io/verify.h"
+#include "util/strings.h"
 
 namespace hoist::archive {
 
@@ -17,8 +21,12 @@ class BudgetReader : public io::Reader {
     size_t n = HOIST_TRY(in_.read(buf));
     b_.used += n;
     count_ += n;
-    if (b_.used > b_.max)
-      return fail(Errc::kInvalidArgument, "unpacked size exceeds the limit of " + std::to_string(b_.max) + " bytes");
+    if (b_.used > b_.max) {
+      std::string msg = "unpacked size exceeds the limit of " + std::to_string(b_.max) + " bytes (" +
+                        human_bytes(b_.max) + ")";
+      if (!b_.why.empty()) msg += ": " + b_.why;
+      return fail(Errc::kInvalidArgument, std::move(msg));
+    }
     if (progress_ && (count_ - reported_ >= (uint64_t{1} << 20) || n == 0)) {
       reported_ = count_;
       progress_(count_);
@@ -61,20 +69,63 @@ Result<image::media_type::Compression> layer_compression(const image::Descriptor
   return *c;
 }
 
-Result<LayerResult> apply_layer(io::Reader& blob, image::media_type::Compression c, const digest::Digest& diff_id,
+namespace {
+
+// The blob as its descriptor promises it, or the blob itself when there is no
+// digest to check against.
+class LayerBlob final : public io::Reader {
+ public:
+  LayerBlob(io::Reader& in, const image::Descriptor& d) : in_(in) {
+    if (d.digest.valid()) verify_.emplace(in, d.digest, d.size);
+  }
+  Result<size_t> read(std::span<std::byte> buf) override {
+    if (!verify_) return in_.read(buf);
+    auto n = verify_->read(buf);
+    if (n) return n;
+    Error e = std::move(n).error();
+    if (e.code() == Errc::kDigestMismatch && e.message().starts_with("digest mismatch"))
+      e = Error(Errc::kDigestMismatch, "layer blob " + e.message());
+    error_ = e;
+    return fail(std::move(e));
+  }
+  // The blob's own failure, if it had one: the cause of whatever the consumer
+  // then reports (an entry cut short is not the entry's fault). Read it after
+  // the consumer has seen the error: the prefetch queue orders the two.
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  io::Reader& in_;
+  std::optional<io::VerifyingReader> verify_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+Result<LayerResult> apply_layer(io::Reader& blob, const image::Descriptor& layer, const digest::Digest& diff_id,
                                 const sys::Fd& root, SizeBudget& budget, const LayerOptions& options) {
-  auto plain = HOIST_TRY(io::open_decompressed(blob, io_compression(c)));
+  auto c = HOIST_TRY(layer_compression(layer));
+  LayerBlob verified(blob, layer);
+  auto plain = HOIST_TRY(io::open_decompressed(verified, io_compression(c)));
   BudgetReader counted(*plain, budget, options.on_progress);
   io::HashingReader hashed(counted, diff_id.valid() ? diff_id.algorithm() : digest::Algorithm::kSha256);
   LayerResult res;
+  Result<ApplyStats> applied = fail(Errc::kInternal, "not applied");
+  Result<> drained;
   if (options.threaded) {
     PrefetchReader ahead(hashed);
-    res.stats = HOIST_TRY(apply_tar(ahead, root, options.apply));
-    HOIST_CHECK(drain(ahead));
+    applied = apply_tar(ahead, root, options.apply);
+    if (applied) drained = drain(ahead);
   } else {
-    res.stats = HOIST_TRY(apply_tar(hashed, root, options.apply));
-    HOIST_CHECK(drain(hashed));
+    applied = apply_tar(hashed, root, options.apply);
+    if (applied) drained = drain(hashed);
   }
+  if (verified.error() && (!applied || !drained)) return fail(*verified.error());
+  if (!applied) return fail(std::move(applied).error());
+  HOIST_CHECK(drained);
+  res.stats = std::move(*applied);
+  // The compressed stream may end before the blob does (trailing bytes after a
+  // gzip member): the digest covers them too.
+  HOIST_CHECK(drain(verified));
   res.diff_id = hashed.digest();
   res.uncompressed = hashed.count();
   if (diff_id.valid() && res.diff_id != diff_id)

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -131,6 +132,12 @@ Result<> remove_all(const std::string& path) {
 
 void start_writeback(int fd, uint64_t offset, uint64_t len) {
   (void)::sync_file_range(fd, off64_t(offset), off64_t(len), SYNC_FILE_RANGE_WRITE);
+}
+
+Result<uint64_t> free_space(const std::string& path) {
+  struct statvfs st;
+  if (::statvfs(path.c_str(), &st) != 0) return fail(Error::from_errno(errno, "cannot stat the filesystem of '" + path + "'"));
+  return uint64_t(st.f_bavail) * uint64_t(st.f_frsize);
 }
 
 bool exists(const std::string& path) {

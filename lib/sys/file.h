@@ -22,6 +22,9 @@ Result<> fsync_dir(const std::string& dir);
 Result<> mkdir_all(const std::string& path, int mode = 0755);
 Result<> remove_all(const std::string& path);  // like rm -rf; ENOENT is not an error
 bool exists(const std::string& path);
+// Bytes an unprivileged writer may still use on the filesystem holding `path`
+// (statvfs f_bavail * f_frsize).
+Result<uint64_t> free_space(const std::string& path);
 // Starts writeback of [offset, offset+len) without waiting (sync_file_range
 // SYNC_FILE_RANGE_WRITE), so a later fsync finds little left to write. Only a
 // hint: errors are ignored, and it guarantees nothing about durability.

@@ -13,6 +13,7 @@
 #include "sys/file.h"
 #include "sys/overlay.h"
 #include "sys/tree.h"
+#include "util/strings.h"
 
 namespace hoist::unpack {
 
@@ -69,9 +70,34 @@ Result<> write_file_visible(const std::string& path, std::string_view data) {
 
 }  // namespace
 
+archive::SizeBudget unpack_budget(const BundleOptions& options, const std::string& target) {
+  archive::SizeBudget b;
+  if (options.max_size != 0) {
+    b.max = options.max_size;
+    return b;
+  }
+  auto free = sys::free_space(target);
+  if (!free) return b;
+  b.max = *free / 100 * kDefaultMaxSizePercentOfFree;
+  b.why = fmt::format("the default, {}% of the {} free on '{}' when the unpack began; {}", kDefaultMaxSizePercentOfFree,
+                      human_bytes(*free), target, options.max_size_hint);
+  return b;
+}
+
+Result<std::unique_ptr<store::BlobReader>> open_layer_blob(const store::BlobDir& blobs,
+                                                           const image::Descriptor& layer, size_t index,
+                                                           size_t count) {
+  std::string what = fmt::format("layer {}/{} '{}'", index + 1, count, layer.digest.str());
+  auto blob = HOIST_TRY_CTX(blobs.open_blob(layer.digest), what);
+  if (blob->size() != layer.size)
+    return fail(Errc::kDigestMismatch, fmt::format("{}: the blob in '{}' is {} bytes, its descriptor says {}", what,
+                                                   blobs.root(), blob->size(), layer.size));
+  return blob;
+}
+
 BundleWriter::BundleWriter(std::string dir, bool created, RootfsKind kind, const BundleOptions& options)
     : dir_(std::move(dir)), created_(created), kind_(kind), options_(options) {
-  budget_.max = options.max_size;
+  budget_ = unpack_budget(options, dir_);
 }
 
 Result<std::unique_ptr<BundleWriter>> BundleWriter::create(const std::string& dir, RootfsKind kind,
@@ -119,13 +145,12 @@ Result<> BundleWriter::apply_layer(io::Reader& blob, const image::Descriptor& la
   if (kind_ != RootfsKind::kPlain) return fail(Errc::kInternal, "apply_layer on an overlay bundle");
   std::string id = "apply:" + layer.digest.str();
   std::string what = fmt::format("layer {}/{} '{}'", index + 1, count, layer.digest.str());
-  auto c = HOIST_TRY_CTX(archive::layer_compression(layer), what);
   archive::LayerOptions lopts;
   lopts.apply.rootless = options_.spec.rootless;
   lopts.apply.warn = options_.warn;
   lopts.on_progress = [&](uint64_t done) { progress.advanced(id, done); };
   progress.started({id, fmt::format("{} apply {}/{}", layer.digest.short_hex(), index + 1, count), 0}, 0);
-  auto r = archive::apply_layer(blob, c, diff_id, root_, budget_, lopts);
+  auto r = archive::apply_layer(blob, layer, diff_id, root_, budget_, lopts);
   if (!r) {
     progress.failed(id, r.error().to_string());
     return fail(std::move(r).error().context(what));
@@ -197,8 +222,7 @@ Result<std::string> unpack_image(const store::BlobDir& blobs, const image::Manif
   size_t n = manifest.layers.size();
   for (size_t i = 0; i < n; ++i) {
     const auto& layer = manifest.layers[i];
-    auto blob = HOIST_TRY_CTX(blobs.open_blob(layer.digest),
-                              fmt::format("layer {}/{} '{}'", i + 1, n, layer.digest.str()));
+    auto blob = HOIST_TRY(open_layer_blob(blobs, layer, i, n));
     HOIST_CHECK(w->apply_layer(*blob, layer, config.rootfs.diff_ids[i], i, n, progress));
   }
   return w->finish(config);

@@ -35,11 +35,33 @@ inline constexpr std::string_view kMarkerFile = "hoist-bundle.json";
 
 enum class RootfsKind : uint8_t { kPlain, kOverlay };
 
+// The default cap on an unpack's uncompressed bytes (max_size 0): this share of
+// the space free on the target filesystem when the unpack begins, so that a
+// decompression bomb stops with a clear error and leaves the disk usable.
+inline constexpr unsigned kDefaultMaxSizePercentOfFree = 90;
+
 struct BundleOptions {
   bundle::SpecOptions spec;  // spec.rootless also means a rootless unpack
-  uint64_t max_size = archive::kDefaultMaxSize;
+  // Cap on the uncompressed bytes of all layers; 0: kDefaultMaxSizePercentOfFree
+  // of the target filesystem's free space.
+  uint64_t max_size = 0;
+  // Ends the "exceeds the limit" error of the default cap: how to raise it.
+  std::string max_size_hint = "hoist-unpack --max-size raises it";
   std::function<void(std::string_view)> warn;  // skipped entries; may be empty
 };
+
+// The budget for an unpack into `target` (a directory on the filesystem that
+// receives the bytes): options.max_size, or the default share of its free space
+// (archive::kDefaultMaxSize when that cannot be read).
+archive::SizeBudget unpack_budget(const BundleOptions& options, const std::string& target);
+
+// Opens layer `index` (0-based) of `count` from `blobs`, refusing a blob whose
+// size is not its descriptor's: kDigestMismatch "layer 2/3 'sha256:…': the blob
+// in 'ROOT' is 140 bytes, its descriptor says 40". Its digest is checked as it
+// streams (archive::apply_layer).
+Result<std::unique_ptr<store::BlobReader>> open_layer_blob(const store::BlobDir& blobs,
+                                                           const image::Descriptor& layer, size_t index,
+                                                           size_t count);
 
 class BundleWriter {
  public:

@@ -139,8 +139,7 @@ Result<std::string> unpack_as_pulled(Board& board, const store::BlobDir& blobs, 
   for (size_t i = 0; i < n; ++i) {
     const auto& layer = manifest.layers[i];
     HOIST_CHECK(board.wait_blob(layer.digest));
-    auto blob = HOIST_TRY_CTX(blobs.open_blob(layer.digest), fmt::format("layer {}/{} '{}'", i + 1, n,
-                                                                         layer.digest.str()));
+    auto blob = HOIST_TRY(open_layer_blob(blobs, layer, i, n));
     HOIST_CHECK(w->apply_layer(*blob, layer, config.rootfs.diff_ids[i], i, n, progress));
   }
   // config.json only for an image the store now holds whole.

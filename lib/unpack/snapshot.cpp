@@ -141,7 +141,6 @@ Result<bool> Snapshots::create(const digest::Digest& chain_id, const std::vector
   HOIST_CHECK(sys::mkdir_all(final_dir, 0700));
   auto tmp = HOIST_TRY(TempDir::make(dir_ + "/tmp"));
   HOIST_CHECK(init_root(tmp.fd(), lower.empty() ? std::string() : lower.front()));
-  auto c = HOIST_TRY(archive::layer_compression(layer));
   auto root = HOIST_TRY(sys::open_file(tmp.path(), O_PATH | O_DIRECTORY));
   archive::LayerOptions lopts = options;
   lopts.apply.whiteouts = archive::WhiteoutMode::kOverlay;
@@ -150,7 +149,7 @@ Result<bool> Snapshots::create(const digest::Digest& chain_id, const std::vector
     lower_fds.push_back(HOIST_TRY(sys::open_file(l, O_PATH | O_DIRECTORY)));
     lopts.apply.lower_roots.push_back(lower_fds.back().get());
   }
-  HOIST_CHECK(archive::apply_layer(blob, c, diff_id, root, budget, lopts));
+  HOIST_CHECK(archive::apply_layer(blob, layer, diff_id, root, budget, lopts));
   // Whole on disk before its name says it is whole.
   if (::syncfs(tmp.fd()) != 0) return fail(Error::from_errno(errno, "cannot sync snapshot '" + tmp.path() + "'"));
   std::string dest = path(chain_id);
@@ -179,8 +178,8 @@ Result<std::string> unpack_snapshot(const store::BlobDir& blobs, const std::stri
   Snapshots snaps(store_dir + "/snapshots");
   SnapshotStats st;
   st.layers = n;
-  archive::SizeBudget budget;
-  budget.max = options.max_size;
+  HOIST_CHECK(sys::mkdir_all(store_dir + "/snapshots", 0700));
+  archive::SizeBudget budget = unpack_budget(options, store_dir + "/snapshots");
   bool cleaned = false;
   for (size_t i = 0; i < n; ++i) {
     if (snaps.has(chain[i])) continue;
@@ -191,7 +190,7 @@ Result<std::string> unpack_snapshot(const store::BlobDir& blobs, const std::stri
     const auto& layer = manifest.layers[i];
     std::string what = fmt::format("layer {}/{} '{}'", i + 1, n, layer.digest.str());
     std::string id = "snapshot:" + layer.digest.str();
-    auto blob = HOIST_TRY_CTX(blobs.open_blob(layer.digest), what);
+    auto blob = HOIST_TRY(open_layer_blob(blobs, layer, i, n));
     archive::LayerOptions lopts;
     lopts.apply.warn = options.warn;
     lopts.on_progress = [&](uint64_t done) { progress.advanced(id, done); };

@@ -26,7 +26,7 @@ proxy_rule "{\"mode\": \"throttle\", \"digest\": \"$big\", \"after\": $((48 * Mi
 pid=$!
 on_exit "kill -KILL $pid"
 partial=0
-for ((i = 0; i < 600; i++)); do   # up to 60 s
+for ((i = 0; i < 1200; i++)); do   # up to 120 s: a loaded machine
   partial=$(ingest_bytes "$S")
   [ "$partial" -ge $((40 * MiB)) ] && break
   kill -0 "$pid" 2>/dev/null || { cat "$T/err1" >&2; fail "hoist-pull ended before the kill (partial: $partial bytes)"; }

@@ -98,11 +98,11 @@ config "$B" '.process.user = {uid: 0, gid: 0}'
 config "$B" '.process.args = ["sh", "-c", "trap \"echo got-int\" INT; trap \"echo got-hup\" HUP; trap \"echo got-term; exit 7\" TERM; echo ready; while true; do sleep 0.1; done"]'
 "$HR" --root "$ROOT" run -b "$B" basic3 >"$TMP/out3" 2>&1 &
 runpid=$!
-for _ in $(seq 100); do grep -q ready "$TMP/out3" && break; sleep 0.05; done
+wait_until 'grep -q ready "$TMP/out3"' || true
 kill -INT $runpid
-for _ in $(seq 100); do grep -q got-int "$TMP/out3" && break; sleep 0.05; done
+wait_until 'grep -q got-int "$TMP/out3"' || true
 kill -HUP $runpid
-for _ in $(seq 100); do grep -q got-hup "$TMP/out3" && break; sleep 0.05; done
+wait_until 'grep -q got-hup "$TMP/out3"' || true
 kill -TERM $runpid
 set +e; wait $runpid; rc=$?; set -e
 expect_eq "$rc" 7 "exit status after forwarded SIGTERM"
@@ -123,8 +123,7 @@ expect_contains "$err" "fd 4 is not open" "--preserve-fds message"
 # nothing of the container survives the run.
 config "$B" '.process.args = ["sh", "-c", "sleep 1000 & echo bg"]'
 hr run -b "$B" basic4 >/dev/null
-sleep 0.2
-if pgrep -f "sleep 1000" >/dev/null; then fail "container process survived the run"; fi
+wait_until '! pgrep -f "sleep 1000" >/dev/null' || fail "container process survived the run"
 expect_eq "$(ls "$ROOT")" "" "state removed"
 expect_no_cgroup basic4
 

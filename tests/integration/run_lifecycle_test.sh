@@ -37,7 +37,7 @@ expect_eq "$rc" 1 "create with a taken id"
 expect_contains "$err" "container 'c1' already exists" "taken id message"
 
 hr start c1
-for _ in $(seq 100); do [ -e "$TMP/shared/started" ] && break; sleep 0.05; done
+wait_until '[ -e "$TMP/shared/started" ]' || true
 [ -e "$TMP/shared/started" ] || fail "process did not run after start"
 expect_eq "$(hr state c1 | jq -r .status)" running "status after start"
 set +e; hr start c1 2>/dev/null; rc=$?; set -e
@@ -71,9 +71,9 @@ expect_eq "$(hr exec c1 probe keyring)" "$init_ring" "exec joins the container's
 
 # kill by number, by SIG name, by short name.
 hr kill c1 10
-for _ in $(seq 100); do grep -q usr1 "$TMP/shared/sigs" 2>/dev/null && break; sleep 0.05; done
+wait_until 'grep -q usr1 "$TMP/shared/sigs" 2>/dev/null' || true
 hr kill c1 SIGUSR2
-for _ in $(seq 100); do grep -q usr2 "$TMP/shared/sigs" 2>/dev/null && break; sleep 0.05; done
+wait_until 'grep -q usr2 "$TMP/shared/sigs" 2>/dev/null' || true
 expect_eq "$(tr '\n' ' ' <"$TMP/shared/sigs")" "usr1 usr2 " "kill 10, kill SIGUSR2"
 
 set +e; err=$(hr delete c1 2>&1); rc=$?; set -e
@@ -81,7 +81,7 @@ expect_eq "$rc" 1 "delete of a running container"
 expect_contains "$err" "not stopped" "delete message"
 
 hr kill c1 TERM
-for _ in $(seq 100); do [ "$(hr state c1 | jq -r .status)" = stopped ] && break; sleep 0.05; done
+wait_until '[ "$(hr state c1 | jq -r .status)" = stopped ]' || true
 expect_eq "$(hr state c1 | jq -r .status)" stopped "status after kill"
 expect_eq "$(cat "$TMP/shared/term")" term "SIGTERM reached the container"
 set +e; hr kill c1 KILL 2>/dev/null; rc=$?; set -e
@@ -99,13 +99,14 @@ hr run -d -b "$B" c2
 expect_eq "$(hr state c2 | jq -r .status)" running "run -d"
 p2=$(hr state c2 | jq -r .pid)
 hr delete --force c2
-kill -0 "$p2" 2>/dev/null && { sleep 0.2; kill -0 "$p2" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$p2/stat)" != Z ] && fail "init survived delete --force"; }
+# Gone, or a zombie for its subreaper to collect.
+gone() { local st; st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0; [ "$st" = Z ]; }
+wait_until "gone $p2" || fail "init survived delete --force"
 expect_no_cgroup c2
 hr create -b "$B" c3
 p3=$(hr state c3 | jq -r .pid)
 hr delete c3
-sleep 0.1
-if [ -e /proc/$p3 ] && [ "$(cut -d' ' -f3 /proc/$p3/stat)" != Z ]; then fail "created init survived delete"; fi
+wait_until "gone $p3" || fail "created init survived delete"
 
 # kill --all reaches every process of the container, exec'd ones too.
 hr run -d -b "$B" c6
@@ -113,14 +114,14 @@ hr exec -d --pid-file "$TMP/pid6" c6 sleep 100
 p6=$(cat "$TMP/pid6")
 hr ps --format json c6 | jq -e "index($p6)" >/dev/null || fail "ps does not list the exec'd process"
 hr kill --all c6 KILL
-for _ in $(seq 100); do [ "$(hr ps --format json c6)" = "[]" ] && break; sleep 0.05; done
+wait_until '[ "$(hr ps --format json c6)" = "[]" ]' || true
 expect_eq "$(hr ps --format json c6)" "[]" "no process left after kill --all"
 hr delete c6
 
 # --no-new-keyring: the container keeps the caller's session keyring.
 rm -f "$TMP/shared/keyring"
 hr run -d --no-new-keyring -b "$B" c7
-for _ in $(seq 100); do [ -s "$TMP/shared/keyring" ] && break; sleep 0.05; done
+wait_until '[ -s "$TMP/shared/keyring" ]' || true
 expect_eq "$(cat "$TMP/shared/keyring")" "$("$(probe_bin)" keyring)" "--no-new-keyring"
 hr delete -f c7
 

@@ -10,7 +10,7 @@ make_bundle "$A" sh -c 'touch /dev/mqueue/hoistq; echo ready >/ctl/ready; while 
 mkdir -p "$TMP/ctl"
 config "$A" '.hostname = "first" | .mounts += [{destination: "/ctl", type: "bind", source: "'"$TMP/ctl"'", options: ["rbind"]}]'
 hr run -d -b "$A" nsa
-for _ in $(seq 100); do [ -e "$TMP/ctl/ready" ] && break; sleep 0.05; done
+wait_until '[ -e "$TMP/ctl/ready" ]' || true
 pa=$(hr state nsa | jq -r .pid)
 
 # B joins A's uts, ipc, net and pid namespaces by path; its mount namespace is new.
@@ -71,7 +71,7 @@ propagation() {  # propagation NAME -> the container's output; checks the host
   else config "$P" ".linux.rootfsPropagation = \"$1\""; fi
   hr run -b "$P" "prop-$1" >"$TMP/prop.out" 2>&1 &
   local run=$!
-  for _ in $(seq 100); do [ -e "$TMP/ctl2/ready" ] && break; sleep 0.05; done
+  wait_until '[ -e "$TMP/ctl2/ready" ]' || true
   # Only the test's own two mounts on the host: the container's stay inside.
   expect_eq "$(host_mounts_under_tmp | awk '{print $2}' | tr '\n' ' ')" "$TMP/shared " "host mounts with rootfsPropagation $1" >&2
   mount -t tmpfs -o size=1m hoist-late "$P/rootfs/mnt"

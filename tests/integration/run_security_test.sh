@@ -107,7 +107,7 @@ if (echo x >>/proc/$pid/exe) 2>/dev/null; then fail "init's exe is writable from
   exec 3</proc/1/exe && echo opened >/out/opened
   while [ ! -e /out/go ]; do sleep 0.05; done
   { echo PWNED >>/proc/self/fd/3; } 2>/out/err; echo "rc=$?" >/out/rc'
-for _ in $(seq 100); do [ -e "$TMP/out/opened" ] && break; sleep 0.05; done
+wait_until '[ -e "$TMP/out/opened" ]' || true
 [ -e "$TMP/out/opened" ] || fail "the exec'd process could not open /proc/1/exe (test setup)"
 # Without CAP_SYS_PTRACE the pre-exec init is out of reach altogether.
 out=$("$HRC" --root "$ROOT" exec cve1 sh -c 'cat /proc/1/exe >/dev/null; ls -l /proc/1/fd/ /proc/1/cwd /proc/1/root' 2>&1 || true)
@@ -115,7 +115,7 @@ expect_contains "$out" "can't open '/proc/1/exe': Permission denied" "init's exe
 expect_not_contains "$out" " -> " "init's fd, cwd and root links without CAP_SYS_PTRACE"
 "$HRC" --root "$ROOT" start cve1
 touch "$TMP/out/go"
-for _ in $(seq 100); do [ -e "$TMP/out/rc" ] && break; sleep 0.05; done
+wait_until '[ -e "$TMP/out/rc" ]' || true
 expect_eq "$(cat "$TMP/out/rc")" "rc=1" "writing the init's exe after start"
 expect_contains "$(cat "$TMP/out/err")" "Read-only file system" "the sealed view is read-only"
 expect_eq "$(sha256sum <"$HRC")" "$sum" "hoist-run binary unchanged"

@@ -24,10 +24,10 @@ expect_contains "$err" "console-socket" "message names --console-socket"
 # create --console-socket: the master goes to the peer, which reads the output.
 python3 "$HOIST_SRC/tests/integration/run/recvtty.py" "$TMP/console.sock" "$TMP/console.out" >"$TMP/recv.log" &
 recv=$!
-for _ in $(seq 100); do [ -S "$TMP/console.sock" ] && break; sleep 0.05; done
+wait_until '[ -S "$TMP/console.sock" ]' || true
 hr create -b "$B" --console-socket "$TMP/console.sock" t3
 hr start t3
-for _ in $(seq 100); do [ "$(hr state t3 | jq -r .status)" = stopped ] && break; sleep 0.05; done
+wait_until '[ "$(hr state t3 | jq -r .status)" = stopped ]' || true
 wait $recv
 out=$(tr -d '\r' <"$TMP/console.out")
 echo "$out"
@@ -46,7 +46,7 @@ expect_contains "$out" "tty=/dev/pts/0" "exec -t gets a pty of the container's d
 expect_contains "$out" "isatty=yes" "exec -t stdin and stdout are the terminal"
 python3 "$HOIST_SRC/tests/integration/run/recvtty.py" "$TMP/console2.sock" "$TMP/console2.out" >"$TMP/recv2.log" &
 recv=$!
-for _ in $(seq 100); do [ -S "$TMP/console2.sock" ] && break; sleep 0.05; done
+wait_until '[ -S "$TMP/console2.sock" ]' || true
 hr exec -t -d --console-socket "$TMP/console2.sock" t4 sh -c 'echo "detached tty=$(tty)"'
 wait $recv
 expect_contains "$(tr -d '\r' <"$TMP/console2.out")" "detached tty=/dev/pts/" "exec -t -d through the console socket"

@@ -14,7 +14,7 @@ chown -R 200000:200000 "$B/rootfs"
 # The mapped root must be able to reach the rootfs (mktemp -d makes 0700).
 chmod 755 "$TMP" "$B"
 hr run -d -b "$B" u1 >"$TMP/out" 2>&1 || fail "run -d: $(cat "$TMP/out")"
-for _ in $(seq 100); do [ -e "$B/rootfs/tmp/ready" ] && break; sleep 0.05; done
+wait_until '[ -e "$B/rootfs/tmp/ready" ]' || true
 [ -e "$B/rootfs/tmp/ready" ] || fail "container did not start: $(cat "$TMP/out")"
 expect_eq "$(stat -c %u:%g "$B/rootfs/tmp/made")" 200000:200000 "owner of a file made by container root"
 pid=$(hr state u1 | jq -r .pid)

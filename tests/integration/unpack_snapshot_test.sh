@@ -158,7 +158,7 @@ assert_file "$T/o-busy/config.json"
 step "kill -9 in the middle of a snapshot, then a rerun succeeds"
 "$U" -q --store "$S" --snapshot "oci:$T/L-small30k:small30k" "$T/o-big" >/dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 200); do
+for _ in $(seq 1 1200); do   # up to 60 s
   [ -n "$(find "$S/snapshots/tmp" -mindepth 3 -name 'f0*' -print -quit 2>/dev/null)" ] && break
   sleep 0.05
 done

@@ -8,22 +8,24 @@
 #include <unistd.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: hoist VERB [ARGS...]\n"
-    "\n"
-    "A daemonless OCI image toolchain. Verbs:\n"
-    "  pull     copy images from a registry into the store, an OCI layout or an archive\n"
-    "  push     send images to a registry\n"
-    "  unpack   turn an image into an OCI runtime bundle\n"
-    "  run      run an OCI bundle (runc-compatible)\n"
-    "  build    build an image from a Dockerfile\n"
-    "\n"
-    "'hoist VERB --help' (or 'hoist-VERB --help') explains each one.\n"
-    "Example:  hoist pull busybox | hoist unpack - ./bundle && hoist run run -b ./bundle c1\n";
+struct Verb {
+  const char* name;
+  const char* what;
+};
+
+// The verbs hoist knows; --help lists those whose hoist-VERB is installed.
+constexpr Verb kVerbs[] = {
+    {"build", "build an image from a Dockerfile"},
+    {"pull", "copy images from a registry into the store, an OCI layout or an archive"},
+    {"push", "send images to a registry"},
+    {"unpack", "turn an image into an OCI runtime bundle"},
+    {"run", "run an OCI bundle (runc-compatible)"},
+};
 
 std::string self_dir() {
   char buf[PATH_MAX];
@@ -34,12 +36,45 @@ std::string self_dir() {
   return slash == std::string::npos ? std::string() : p.substr(0, slash);
 }
 
+bool executable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
+
+// Where execv_dashed would find hoist-VERB: beside this binary, else on $PATH.
+bool installed(const std::string& dir, std::string_view verb) {
+  std::string name = "hoist-" + std::string(verb);
+  if (!dir.empty() && executable(dir + "/" + name)) return true;
+  const char* path = getenv("PATH");
+  std::string_view rest = path ? path : "";
+  while (!rest.empty()) {
+    size_t colon = rest.find(':');
+    std::string_view d = rest.substr(0, colon);
+    if (!d.empty() && executable(std::string(d) + "/" + name)) return true;
+    if (colon == std::string_view::npos) break;
+    rest.remove_prefix(colon + 1);
+  }
+  return false;
+}
+
+void usage(FILE* out) {
+  fputs("usage: hoist VERB [ARGS...]\n\nA daemonless OCI image toolchain. Verbs:\n", out);
+  std::string dir = self_dir();
+  int shown = 0;
+  for (const auto& v : kVerbs) {
+    if (!installed(dir, v.name)) continue;
+    fprintf(out, "  %-8s %s\n", v.name, v.what);
+    ++shown;
+  }
+  if (shown == 0) fputs("  (none installed: no hoist-VERB beside this binary or on $PATH)\n", out);
+  fputs("\n'hoist VERB --help' (or 'hoist-VERB --help') explains each one.\n"
+        "Example:  hoist pull busybox | hoist unpack - ./bundle && hoist run run -b ./bundle c1\n",
+        out);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help" ||
       std::string_view(argv[1]) == "help") {
-    fputs(kUsage, argc < 2 ? stderr : stdout);
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   std::string verb = argv[1];

@@ -82,6 +82,7 @@ Result<uint64_t> parse_size(const std::string& s) {
 Result<hoist::unpack::BundleOptions> bundle_options(hoist::cli::Context& ctx, const cxxopts::ParseResult& args) {
   hoist::unpack::BundleOptions o;
   if (args.count("max-size")) o.max_size = HOIST_TRY(parse_size(args["max-size"].as<std::string>()));
+  o.max_size_hint = "--max-size raises it";
   if (args.count("entrypoint")) o.spec.entrypoint = HOIST_TRY(parse_args("entrypoint", args["entrypoint"].as<std::string>()));
   if (args.count("cmd")) o.spec.cmd = HOIST_TRY(parse_args("cmd", args["cmd"].as<std::string>()));
   o.spec.terminal = args.count("terminal") > 0;
@@ -107,7 +108,9 @@ int main(int argc, char** argv) {
       ("cmd", "replace the image's Cmd: a JSON array, or words split on spaces", cxxopts::value<std::string>())
       ("t,terminal", "process.terminal = true in config.json")
       ("hostname", "the container's hostname", cxxopts::value<std::string>())
-      ("max-size", "cap on the unpacked bytes (K, M, G, T suffixes; default 64G)", cxxopts::value<std::string>())
+      ("max-size", "cap on the unpacked bytes (K, M, G, T suffixes; default: 90% of the space free where the "
+                   "bytes go, so a decompression bomb stops before the disk is full)",
+       cxxopts::value<std::string>())
       ("rootless", "unpack as a non-root user: owners kept in the user.rootlesscontainers xattr, devices "
                    "skipped, user-namespace mappings in config.json")
       ("snapshot", "rootfs as an overlay of per-layer snapshots in the store (root only): each layer "

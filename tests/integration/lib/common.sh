@@ -11,6 +11,7 @@
 #   need_cmd CMD...         skip (exit 77) unless each command is on PATH
 #   fail MSG / assert_eq WANT GOT MSG / assert_match REGEX TEXT MSG / assert_file F / assert_no_file F
 #   step MSG                print a progress line to stderr
+#   wait_until COND         until the shell condition COND holds (up to 60 s), else return 1
 #   on_exit CMD...          run CMD at exit (last registered runs first)
 #   free_port               print a free 127.0.0.1 TCP port
 #   start_bg NAME LOG CMD... start CMD in the background, stopped (TERM, then KILL) at exit
@@ -119,6 +120,17 @@ assert_eq() {
 
 assert_match() {
   printf '%s' "$2" | grep -Eq -- "$1" || fail "${3:-no match}: /$1/ not in: $2"
+}
+
+# wait_until COND: evaluates the shell condition COND until it holds, for up to
+# $HOIST_WAIT_S seconds (60: a loaded 2-core CI machine); returns 1 if it never does.
+# Waiting for the event itself, never for a fixed time.
+wait_until() {
+  local end=$((SECONDS + ${HOIST_WAIT_S:-60}))
+  until eval "$1"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.05
+  done
 }
 
 assert_file() { [ -e "$1" ] || fail "${2:-missing file}: $1"; }
@@ -297,13 +309,16 @@ start_fault_proxy() {
   export PROXY_HOST PROXY_URL PROXY_LOG REDIRECT_HOST PROXY_PID
 }
 
-_proxy_ctl() { curl -sS --fail-with-body --max-time 10 "$@"; }
+# --max-time above the proxy's own 60 s wait for requests in flight (proxy_mark, proxy_log).
+_proxy_ctl() { curl -sS --fail-with-body --max-time 75 "$@"; }
 
 # proxy_rule JSON: add a rule (or a JSON list of rules); prints {"ids": [...]}.
 proxy_rule() { _proxy_ctl -X POST -H 'Content-Type: application/json' --data-binary "$1" "$PROXY_URL/__fault" >/dev/null; }
 proxy_reset() { _proxy_ctl -X POST "$PROXY_URL/__reset" >/dev/null; }
 # proxy_mark: prints the current log sequence number; proxy_log SINCE prints later entries
-# as JSON lines (one object per request).
+# as JSON lines (one object per request). Both first wait until every request the proxy
+# has begun is answered and logged: after a client is killed, its last request (a
+# throttled body, a hang) ends when the proxy notices, and belongs before the mark.
 proxy_mark() { _proxy_ctl "$PROXY_URL/__mark" | jq -r .seq; }
 proxy_log() { _proxy_ctl "$PROXY_URL/__log?since=${1:-0}" | jq -c '.[]'; }
 

@@ -16,6 +16,9 @@ Control API on the main listener (JSON bodies):
   GET  /__rules                            rules with their remaining "times"
   GET  /__mark                             {"seq": N}: the log's last sequence number
   GET  /__log[?since=N]                    JSON array of log entries with seq > N
+Both wait (up to 60 s; then 504) until no proxied request is in flight: a request is logged
+when it ends, so one whose client was just killed is still being answered (a throttled
+body, a hang) and would otherwise land in the log after the caller's mark.
 A rule: {"mode": M, "kind": "blob"|"manifest"|"upload"|"any", "digest": "substring of the path",
          "path": "regex searched in the path", "method": "GET" | ["GET","HEAD"], "times": N (-1 = always),
          "skip": N (let the first N matching requests through untouched, default 0)}
@@ -164,10 +167,24 @@ class Log:
         self.lock = threading.Lock()
         self.entries = []
         self.seq = 0
+        self.active = 0          # proxied requests begun and not yet logged
+        self.idle = threading.Condition(self.lock)
         open(path, "a").close()
+
+    def begin(self):
+        with self.lock:
+            self.active += 1
+
+    def wait_idle(self, timeout):
+        """True once no proxied request is in flight (each one logged)."""
+        with self.lock:
+            return self.idle.wait_for(lambda: self.active == 0, timeout)
 
     def add(self, e):
         with self.lock:
+            self.active -= 1
+            if self.active == 0:
+                self.idle.notify_all()
             self.seq += 1
             e["seq"] = self.seq
             e["time"] = round(time.time(), 3)
@@ -322,6 +339,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.name == "main" and self.path.startswith("/__"):
             return self._control()
         entry = self._entry()
+        self.server.log.begin()
         try:
             if self.server.name == "redirect":
                 self._serve_redirected(entry)
@@ -348,6 +366,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json(200, {"ok": True})
             if u.path == "/__rules":
                 return self._json(200, st.rules.dump())
+            if u.path in ("/__mark", "/__log") and not st.log.wait_idle(60):
+                return self._json(504, {"error": "requests still in flight after 60 s"})
             if u.path == "/__mark":
                 return self._json(200, {"seq": st.log.seq})
             if u.path == "/__log":

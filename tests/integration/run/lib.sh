@@ -35,6 +35,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
 expect_contains() { case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac; }
+# wait_until COND: evaluates the shell condition COND until it holds, for up to
+# $HOIST_WAIT_S seconds (60: a loaded 2-core CI machine); returns 1 if it never does.
+# Waiting for the event itself, never for a fixed time.
+wait_until() {
+  local end=$((SECONDS + ${HOIST_WAIT_S:-60}))
+  until eval "$1"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.05
+  done
+}
 expect_not_contains() { case "$1" in *"$2"*) fail "$3: '$2' found in: $1" ;; *) ;; esac; }
 
 # make_bundle DIR CMD...: rootfs with busybox and its applets, runc's default
