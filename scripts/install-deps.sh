@@ -9,7 +9,7 @@ pkgs=(
   libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev libisal-dev
   librocksdb-dev libseccomp-dev libcap-dev
   # test peers and helpers (podman drives hoist-run in a test)
-  docker-registry skopeo umoci runc busybox-static apache2-utils python3 python3-jsonschema openssl curl ca-certificates
+  docker-registry skopeo umoci runc buildah busybox-static apache2-utils python3 python3-jsonschema openssl curl ca-certificates
   jq file procps util-linux iproute2 zstd gzip tar strace
   podman conmon
   # benchmarks

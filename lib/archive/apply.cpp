@@ -30,8 +30,6 @@ namespace hoist::archive {
 
 namespace {
 
-constexpr std::string_view kWhiteoutPrefix = ".wh.";
-constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 // Parent directory fds kept open between entries (tars list a directory's
 // children together, so a handful is enough).
 constexpr size_t kMaxCachedDirs = 128;

@@ -8,6 +8,11 @@
 
 namespace hoist::archive {
 
+// Layer-tar whiteouts (image-spec layer.md "Whiteouts"): ".wh.NAME" deletes NAME
+// from the layers below; ".wh..wh..opq" in a directory hides everything below it.
+inline constexpr std::string_view kWhiteoutPrefix = ".wh.";
+inline constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
+
 // "./a//b/./c/" -> "a/b/c"; "/etc/passwd" -> "etc/passwd" (an absolute name is read
 // relative to the rootfs, as tar and umoci do); "a/../b" -> "b"; "." and "/" -> ""
 // (the rootfs itself). A name whose ".." climbs above the root ("../x", "a/../../x")

@@ -161,6 +161,7 @@ int run(int argc, char** argv, cxxopts::Options& opts, const Body& body, std::st
   Context ctx(tool, args);
   ProgressMode m = ctx.quiet() && *mode != ProgressMode::kJson ? ProgressMode::kNone : *mode;
   ctx.progress_ = make_progress(m, ::isatty(2));
+  ctx.progress_mode_ = m == ProgressMode::kAuto ? (::isatty(2) ? ProgressMode::kBars : ProgressMode::kPlain) : m;
   if (ctx.verbosity() > 0) {
     log::set_sink(
         [tool](log::Level lv, std::string_view msg) {

@@ -38,6 +38,8 @@ class Context {
   // --store, else $HOIST_STORE, else "" (the store module picks its default).
   const std::string& store_dir() const { return store_; }
   ProgressSink& progress() { return *progress_; }
+  // --progress as given (kNone with --quiet), kAuto resolved against stderr.
+  ProgressMode progress_mode() const { return progress_mode_; }
   std::stop_token stop_token() const;
 
   // Expands image arguments: "-" reads one reference a line from stdin (blank
@@ -61,6 +63,7 @@ class Context {
   int jobs_ = 4;
   std::string store_;
   std::unique_ptr<ProgressSink> progress_;
+  ProgressMode progress_mode_ = ProgressMode::kNone;
 };
 
 using Body = std::function<Result<int>(Context&, const cxxopts::ParseResult&)>;

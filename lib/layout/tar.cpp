@@ -11,67 +11,19 @@ namespace hoist::layout::tar {
 namespace {
 
 using Block = std::array<char, kBlockSize>;
+using io::tar::Field;
+using io::tar::kChksum;
+using io::tar::kLinkname;
+using io::tar::kMagic;
+using io::tar::kMode;
+using io::tar::kName;
+using io::tar::kPrefix;
+using io::tar::kSize;
+using io::tar::kTypeflag;
+using io::tar::padding;
 
-constexpr uint64_t kMaxOctalSize = 077777777777ULL;  // 11 octal digits: 8 GiB - 1
-constexpr uint64_t kMaxPaxHeader = uint64_t{1} << 20;
+constexpr uint64_t kMaxPaxHeader = io::tar::kMaxPaxSize;
 constexpr size_t kCopyChunk = size_t{1} << 20;
-
-// Field offsets and widths of the POSIX ustar header.
-struct Field {
-  size_t off, len;
-};
-constexpr Field kName{0, 100}, kMode{100, 8}, kUid{108, 8}, kGid{116, 8}, kSize{124, 12}, kMtime{136, 12},
-    kChksum{148, 8}, kLinkname{157, 100}, kMagic{257, 6}, kVersion{263, 2}, kPrefix{345, 155};
-constexpr size_t kTypeflag = 156;
-
-void put_str(Block& b, Field f, std::string_view s) {
-  if (!s.empty()) std::memcpy(b.data() + f.off, s.data(), std::min(s.size(), f.len));
-}
-
-// len-1 octal digits, zero padded, NUL terminated (what GNU tar and Go write).
-void put_octal(Block& b, Field f, uint64_t v) {
-  std::string s = fmt::format("{:0{}o}", v, f.len - 1);
-  std::memcpy(b.data() + f.off, s.data(), f.len - 1);
-  b[f.off + f.len - 1] = '\0';
-}
-
-void put_checksum(Block& b) {
-  std::memset(b.data() + kChksum.off, ' ', kChksum.len);
-  unsigned sum = 0;
-  for (char c : b) sum += static_cast<unsigned char>(c);
-  std::string s = fmt::format("{:06o}", sum);
-  std::memcpy(b.data() + kChksum.off, s.data(), 6);
-  b[kChksum.off + 6] = '\0';
-  b[kChksum.off + 7] = ' ';
-}
-
-// "%d key=value\n" where %d counts the whole record, its own digits included.
-std::string pax_record(std::string_view key, std::string_view value) {
-  size_t base = 1 + key.size() + 1 + value.size() + 1;
-  size_t len = base + 1;
-  while (std::to_string(len).size() + base != len) len = std::to_string(len).size() + base;
-  return fmt::format("{} {}={}\n", len, key, value);
-}
-
-// Splits a long name into ustar's prefix and name at a '/'; false when impossible.
-bool split_name(std::string_view name, std::string_view& prefix, std::string_view& rest) {
-  if (name.size() <= kName.len) {
-    prefix = {};
-    rest = name;
-    return true;
-  }
-  for (size_t i = 0; i < name.size() && i <= kPrefix.len; ++i) {
-    if (name[i] != '/' || i == 0) continue;
-    if (name.size() - i - 1 <= kName.len && name.size() - i - 1 > 0) {
-      prefix = name.substr(0, i);
-      rest = name.substr(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
-
-std::span<const std::byte> bytes_of(const Block& b) { return std::as_bytes(std::span(b.data(), b.size())); }
 
 Result<uint64_t> parse_number(const Block& b, Field f, std::string_view what) {
   const auto* p = reinterpret_cast<const unsigned char*>(b.data() + f.off);
@@ -105,8 +57,6 @@ bool all_zero(const Block& b) {
   return std::all_of(b.begin(), b.end(), [](char c) { return c == 0; });
 }
 
-uint64_t padding(uint64_t size) { return (kBlockSize - size % kBlockSize) % kBlockSize; }
-
 bool header_only(char t) { return t == '1' || t == '2' || t == '3' || t == '4' || t == '5' || t == '6'; }
 
 // Reads up to n bytes, looping on short reads; fewer only at end of stream.
@@ -126,47 +76,14 @@ Result<size_t> read_full(io::Reader& in, std::span<std::byte> buf) {
 
 Result<> TarWriter::header(std::string_view name, char type, uint64_t size, uint32_t mode) {
   if (in_file_) return fail(Errc::kInvalidArgument, "tar: header written inside a file's data");
-  if (name.empty()) return fail(Errc::kInvalidArgument, "tar: empty entry name");
-  std::string_view prefix, rest;
-  bool fits = split_name(name, prefix, rest);
-  std::string pax;
-  if (!fits) pax += pax_record("path", name);
-  if (size > kMaxOctalSize) pax += pax_record("size", std::to_string(size));
-  if (!pax.empty()) {
-    Block x{};
-    std::string xname = fmt::format("PaxHeaders/{}", name.substr(0, kName.len - 11));
-    put_str(x, kName, xname);
-    put_octal(x, kMode, 0644);
-    put_octal(x, kUid, 0);
-    put_octal(x, kGid, 0);
-    put_octal(x, kSize, pax.size());
-    put_octal(x, kMtime, 0);
-    x[kTypeflag] = 'x';
-    put_str(x, kMagic, std::string_view("ustar\0", 6));
-    put_str(x, kVersion, "00");
-    put_checksum(x);
-    HOIST_CHECK(out_.write(bytes_of(x)));
-    HOIST_CHECK(out_.write(std::as_bytes(std::span(pax.data(), pax.size()))));
-    static const Block zero{};
-    HOIST_CHECK(out_.write(bytes_of(zero).first(padding(pax.size()))));
-    if (!fits) {
-      prefix = {};
-      rest = name.substr(0, kName.len);
-    }
-  }
-  Block b{};
-  put_str(b, kName, rest);
-  put_octal(b, kMode, mode & 07777);
-  put_octal(b, kUid, 0);
-  put_octal(b, kGid, 0);
-  put_octal(b, kSize, size > kMaxOctalSize ? 0 : size);
-  put_octal(b, kMtime, 0);
-  b[kTypeflag] = type;
-  put_str(b, kMagic, std::string_view("ustar\0", 6));
-  put_str(b, kVersion, "00");
-  put_str(b, kPrefix, prefix);
-  put_checksum(b);
-  return out_.write(bytes_of(b));
+  io::tar::Header h;
+  h.name = name;
+  h.typeflag = type;
+  h.mode = mode & 07777;
+  h.size = size;
+  std::string blocks;
+  HOIST_CHECK(io::tar::append_header(h, blocks));
+  return out_.write(std::as_bytes(std::span(blocks.data(), blocks.size())));
 }
 
 Result<> TarWriter::add_directory(std::string_view name, uint32_t mode) {
@@ -195,8 +112,7 @@ Result<> TarWriter::end_file() {
   if (!in_file_) return fail(Errc::kInvalidArgument, "tar: end_file without begin_file");
   if (remaining_ != 0)
     return fail(Errc::kInvalidArgument, fmt::format("tar: entry ended {} bytes short of its header", remaining_));
-  static const Block zero{};
-  HOIST_CHECK(out_.write(bytes_of(zero).first(pad_)));
+  HOIST_CHECK(out_.write(io::tar::zeros(size_t(pad_))));
   in_file_ = false;
   return {};
 }
@@ -223,8 +139,7 @@ Result<> TarWriter::add_file_from(std::string_view name, io::Reader& in, uint64_
 
 Result<> TarWriter::finish() {
   if (in_file_) return fail(Errc::kInvalidArgument, "tar: finish inside a file's data");
-  static const std::array<char, 2 * kBlockSize> zero{};
-  return out_.write(std::as_bytes(std::span(zero.data(), zero.size())));
+  return out_.write(io::tar::zeros(io::tar::kEndOfArchiveSize));
 }
 
 // ---------------------------------------------------------------- TarReader

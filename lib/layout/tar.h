@@ -6,8 +6,9 @@
 // handful of blobs need nothing more.
 //
 // Writing: POSIX ustar headers (mtime 0, uid/gid 0, so equal input gives equal
-// bytes); a name longer than ustar's name/prefix split allows, or a size of 8 GiB
-// or more, adds a pax extended header ('x') first.
+// bytes) encoded by io/tar_format.h, which lib/archive's layer writer shares: a
+// name longer than ustar's name/prefix split allows, or a size of 8 GiB or
+// more, adds a pax extended header ('x') first, as Go's archive/tar does.
 // Reading: ustar, pax ('x' path/size/linkpath; 'g' ignored), GNU long names ('L',
 // 'K') and base-256 sizes. Header checksums are verified. Entries of other types
 // are returned with size 0 (their data, if any, skipped).
@@ -21,11 +22,12 @@
 #include <string_view>
 
 #include "io/stream.h"
+#include "io/tar_format.h"
 #include "util/result.h"
 
 namespace hoist::layout::tar {
 
-inline constexpr size_t kBlockSize = 512;
+inline constexpr size_t kBlockSize = io::tar::kBlockSize;
 
 class TarWriter {
  public:

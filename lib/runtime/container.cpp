@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -264,6 +265,8 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
                         !spec.hooks.create_container.empty();
   cfg.set_groups = true;
   cfg.preserve_fds = o.preserve_fds;
+  for (size_t i = 0; i < 3; ++i) cfg.stdio[i] = o.stdio[i];
+  cfg.die_with_parent = o.die_with_parent;
   if (!o.no_new_keyring) cfg.session_keyring = "_ses." + o.id;
 
   sys::Fd rootfs_fd = HOIST_TRY(sys::open_file(rootfs, O_PATH | O_DIRECTORY));
@@ -576,7 +579,60 @@ Result<> start(const std::string& root, const std::string& id) {
   return {};
 }
 
+namespace {
+
+// run() for an embedding caller (RunOptions::stop): no signal handling, the
+// init waited for through a pidfd, a stop request turned into SIGKILL for the
+// whole container. The init is our child (a new pid namespace: no double
+// fork), so waitpid reaps it; its namespace's other processes die with it.
+Result<int> run_embedded(const RunOptions& o) {
+  if (o.detach) return fail(Errc::kInvalidArgument, "an embedded run cannot detach");
+  Prepared p;
+  HOIST_CHECK(prepare(o, false, p));
+  if (p.launch.cfg.terminal) return fail(Errc::kInvalidArgument, "an embedded run cannot have a terminal");
+  ContainerState s = p.state;
+  auto pidfd = HOIST_TRY(sys::pidfd_open(s.pid));
+  sys::Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake) return fail(Error::from_errno(errno, "cannot create eventfd"));
+  HOIST_CHECK_CTX(run_hooks(p.spec.hooks.start_container, state_json(hook_state(s, Status::kCreated)), s.pid),
+                  "startContainer hook failed");
+  HOIST_CHECK(detail::release(p.launched, p.launch.cfg));
+  p.cleanup.pid = 0;
+  p.cleanup.armed = false;
+  bool cancelled = false;
+  {
+    std::stop_callback on_stop(o.stop, [&wake] {
+      uint64_t one = 1;
+      (void)!::write(wake.get(), &one, sizeof one);
+    });
+    for (;;) {
+      struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {wake.get(), POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return fail(Error::from_errno(errno, "poll failed"));
+      }
+      if (fds[0].revents) break;
+      if (fds[1].revents && !cancelled) {
+        cancelled = true;
+        (void)sys::pidfd_send_signal(pidfd, SIGKILL);
+      }
+    }
+  }
+  int status = 0;
+  while (::waitpid(s.pid, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  if (!o.keep) {
+    auto d = destroy(o.root, s);
+    if (!d) log::warn("cannot clean up container '{}': {}", o.id, d.error().to_string());
+  }
+  if (cancelled) return fail(Errc::kCancelled, "container '" + o.id + "' killed: interrupted");
+  return sys::exit_code_from_status(status);
+}
+
+}  // namespace
+
 Result<int> run(const RunOptions& o) {
+  if (o.stop.stop_possible()) return run_embedded(o);
   if (o.detach) {
     HOIST_CHECK(create(o));
     auto r = start(o.root, o.id);

@@ -4,7 +4,9 @@
 // driver over these; hoist-build runs its steps through run().
 //
 // Processes: create/run/exec clone the container's first process directly from
-// the calling process; the calling process must be single-threaded, and must
+// the calling process; the calling process must be single-threaded (but for
+// run() with RunOptions::stop: the clone copies only the calling thread, and
+// the init allocates nothing), and must
 // run from an image the container cannot write (sys::seal_exe() first thing in
 // main, CVE-2019-5736): until its execve the init's /proc/<pid>/exe is the
 // caller's. create leaves the init blocked on exec.fifo until start, and start
@@ -25,6 +27,8 @@
 
 #include <sys/types.h>
 
+#include <array>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -41,12 +45,24 @@ struct CreateOptions {
   std::string console_socket;  // AF_UNIX path receiving the pty master (terminal: true)
   bool no_new_keyring = false;  // keep the caller's session keyring (default: a new "_ses.<id>")
   int preserve_fds = 0;         // pass fds 3 .. 3+N-1 on to the process (must be open)
+  // The process's stdin, stdout and stderr without a terminal: fds of the
+  // caller's (-1: the caller's own 0, 1, 2). Like preserve_fds they must stay
+  // open until the process has started.
+  std::array<int, 3> stdio = {-1, -1, -1};
+  // The container is killed when the calling thread dies (init.h die_with_parent).
+  bool die_with_parent = false;
   std::vector<std::string>* warnings = nullptr;  // things ignored in the config; null: log::warn them
 };
 
 struct RunOptions : CreateOptions {
   bool detach = false;  // create + start, then return 0
   bool keep = false;    // keep the state after exit (runc run --keep)
+  // Embedded use (hoist-build's RUN steps): when this token can be stopped,
+  // run() leaves signals alone (the caller owns them, and may have threads),
+  // waits for the init through a pidfd instead, and on a stop request kills
+  // every process of the container and fails with kCancelled once they are
+  // gone. Not with detach or a terminal.
+  std::stop_token stop;
 };
 
 struct ExecOptions {

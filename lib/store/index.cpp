@@ -35,6 +35,7 @@ constexpr std::string_view kEdgePrefix = "v1/edge/";
 constexpr std::string_view kDiffIdPrefix = "v1/diffid/";
 constexpr std::string_view kLayerPrefix = "v1/layer/";
 constexpr std::string_view kSourcePrefix = "v1/source/";
+constexpr std::string_view kCachePrefix = "v1/cache/";
 constexpr std::string_view kIndexJsonStaleKey = "v1/meta/index-json";
 
 // Every open of a database would otherwise create (and rotate) an info LOG file:
@@ -379,6 +380,20 @@ Result<> Index::put_blob_sources(const std::vector<digest::Digest>& digests, std
   rocksdb::WriteBatch b;
   std::string v = json{{"updated", now_seconds()}}.dump();
   for (const auto& d : digests) b.Put(slice(source_key(d, name)), slice(v));
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  HOIST_CHECK(write(s, b, dir_));
+  maintain(s);
+  return {};
+}
+
+Result<std::optional<std::string>> Index::get_cache(std::string_view key) {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  return get(s, std::string(kCachePrefix) + std::string(key), dir_);
+}
+
+Result<> Index::put_cache(std::string_view key, std::string_view record) {
+  rocksdb::WriteBatch b;
+  b.Put(slice(std::string(kCachePrefix) + std::string(key)), slice(record));
   auto s = HOIST_TRY(open_session(dir_, timeout_, true));
   HOIST_CHECK(write(s, b, dir_));
   maintain(s);

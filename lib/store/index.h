@@ -23,7 +23,11 @@
 //                                           WriteBatch, after the blobs) and after a
 //                                           push's manifests are in (put_blob_sources).
 //   v1/meta/index-json                      "stale" while index.json may lag the refs
-//   reserved for later modules: v1/snap/<chainid>, v1/cache/<key>, v1/lease/<id>
+//   v1/cache/<key>                          a build step's cache record: JSON that
+//                                           lib/build/cache.h defines (the layer it
+//                                           made, what its key was made of); <key> is
+//                                           "sha256:<hex>" of the step's inputs
+//   reserved for later modules: v1/snap/<chainid>, v1/lease/<id>
 //
 // Not in the database: resumable registry uploads (hoist-push), saved after every
 // acknowledged chunk, as STORE/uploads/<sha256 of "registry/repo/digest">.json
@@ -144,6 +148,10 @@ class Index {
   Result<> put_blob_sources(const std::vector<digest::Digest>& digests, std::string_view name);
   // The "registry/repo" names recorded for a blob, most recently updated first.
   Result<std::vector<std::string>> blob_sources(const digest::Digest& d);
+
+  // v1/cache records (hoist-build). get_cache: nullopt when absent.
+  Result<std::optional<std::string>> get_cache(std::string_view key);
+  Result<> put_cache(std::string_view key, std::string_view record);
 
   Result<> put_upload(const UploadSession& s);
   Result<std::optional<UploadSession>> get_upload(std::string_view registry, std::string_view repository,

@@ -1,6 +1,7 @@
 #include "sys/overlay.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -59,10 +60,15 @@ Result<> mount_new_api(const std::vector<Fd>& lowers, const Fd& upper, const Fd&
       return fail(mount_error(errno, fsfd, "cannot add overlay lower directory"));
     }
   }
-  if (::fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", fd_path(upper).c_str(), 0) != 0)
+  if (upper && ::fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", fd_path(upper).c_str(), 0) != 0)
     return fail(mount_error(errno, fsfd, "cannot set overlay upper directory"));
-  if (::fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", fd_path(work).c_str(), 0) != 0)
+  if (upper && ::fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", fd_path(work).c_str(), 0) != 0)
     return fail(mount_error(errno, fsfd, "cannot set overlay work directory"));
+  // Every change lands in the upper directory as plain files: no directory
+  // renames recorded as redirects, no metadata-only copies pointing below.
+  for (const char* opt : {"redirect_dir", "metacopy"})
+    if (upper && ::fsconfig(fsfd, FSCONFIG_SET_STRING, opt, "off", 0) != 0)
+      return fail(mount_error(errno, fsfd, std::string("cannot set overlay option ") + opt));
   if (::fsconfig(fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
     return fail(mount_error(errno, fsfd, "cannot create overlay"));
   int mfd = ::fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
@@ -79,7 +85,7 @@ Result<> mount_legacy(const std::vector<Fd>& lowers, const Fd& upper, const Fd& 
     if (i) data += ':';
     data += fd_path(lowers[i]);
   }
-  data += ",upperdir=" + fd_path(upper) + ",workdir=" + fd_path(work);
+  if (upper) data += ",upperdir=" + fd_path(upper) + ",workdir=" + fd_path(work) + ",redirect_dir=off,metacopy=off";
   long page = ::sysconf(_SC_PAGESIZE);
   if (page > 0 && data.size() >= size_t(page))
     return fail(Errc::kUnsupported, "too many layers (" + std::to_string(lowers.size()) +
@@ -105,8 +111,13 @@ Result<> mount_overlay(const OverlaySpec& spec, const std::string& target) {
   std::vector<Fd> lowers;
   lowers.reserve(spec.lower.size());
   for (const auto& l : spec.lower) lowers.push_back(HOIST_TRY(open_dir(l)));
-  Fd upper = HOIST_TRY(open_dir(spec.upper));
-  Fd work = HOIST_TRY(open_dir(spec.work));
+  if (spec.upper.empty() && spec.lower.size() < 2)
+    return fail(Errc::kInvalidArgument, "a read-only overlay needs at least two lower directories");
+  Fd upper, work;
+  if (!spec.upper.empty()) {
+    upper = HOIST_TRY(open_dir(spec.upper));
+    work = HOIST_TRY(open_dir(spec.work));
+  }
   int fallback = 0;
   auto r = mount_new_api(lowers, upper, work, target, fallback);
   if (r || fallback == 0) return r;
@@ -134,6 +145,13 @@ Result<bool> is_overlay_mount_root(const std::string& path) {
 Result<> unmount(const std::string& path) {
   if (::umount2(path.c_str(), UMOUNT_NOFOLLOW) != 0)
     return fail(Error::from_errno(errno, "cannot unmount '" + path + "'"));
+  return {};
+}
+
+Result<> enter_private_mount_namespace() {
+  if (::unshare(CLONE_NEWNS) != 0) return fail(Error::from_errno(errno, "cannot create a mount namespace"));
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
+    return fail(Error::from_errno(errno, "cannot make the mount namespace a slave of the host's"));
   return {};
 }
 

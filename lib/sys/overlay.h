@@ -23,9 +23,11 @@
 
 namespace hoist::sys {
 
+// With an upper directory, redirect_dir and metacopy are off: the upper holds
+// every change as plain files and whiteouts (what a layer tar is made from).
 struct OverlaySpec {
   std::vector<std::string> lower;  // top first
-  std::string upper;
+  std::string upper;               // "": a read-only overlay (at least two lowers)
   std::string work;                // same file system as upper, empty
 };
 
@@ -39,5 +41,12 @@ Result<bool> is_mount_root(const std::string& path);
 
 // umount2(path, UMOUNT_NOFOLLOW). EBUSY keeps its errno ("device or resource busy").
 Result<> unmount(const std::string& path);
+
+// Moves the process into a mount namespace of its own whose mounts are slaves
+// of the host's (host mounts still appear; ours never reach the host). Every
+// mount the process makes afterwards vanishes with it, however it dies
+// (hoist-build's step overlays after a kill -9). Must be called while the
+// process has one thread (unshare(CLONE_NEWNS) refuses a shared fs_struct).
+Result<> enter_private_mount_namespace();
 
 }  // namespace hoist::sys

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 
 #include <fmt/core.h>
 
@@ -26,49 +27,6 @@ constexpr int kLockNoWait = 4;     // LOCK_NB
 
 std::atomic<uint64_t> g_temp_counter{0};
 
-// A temp directory under snapshots/tmp/, flock'ed for as long as the builder
-// lives. Removed by the destructor unless keep() was called.
-class TempDir {
- public:
-  static Result<TempDir> make(const std::string& tmp_root) {
-    for (int attempt = 0;; ++attempt) {
-      auto ns = std::chrono::steady_clock::now().time_since_epoch().count();
-      std::string path =
-          fmt::format("{}/{}-{}-{:x}", tmp_root, ::getpid(), g_temp_counter++, static_cast<uint64_t>(ns));
-      if (::mkdir(path.c_str(), 0700) != 0) {
-        if (errno == EEXIST && attempt < 16) continue;
-        return fail(Error::from_errno(errno, "cannot create '" + path + "'"));
-      }
-      int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0) {
-        if (errno == ENOENT && attempt < 16) continue;  // a cleaner took it before we locked it
-        return fail(Error::from_errno(errno, "cannot open '" + path + "'"));
-      }
-      sys::Fd f(fd);
-      // A cleaner (remove_stale) that locked it first is removing it: start over.
-      struct stat st;
-      if (::flock(fd, kLockExclusive | kLockNoWait) != 0 || ::fstat(fd, &st) != 0 || st.st_nlink == 0) {
-        if (attempt < 16) continue;
-        return fail(Errc::kIo, "cannot claim a temp directory under '" + tmp_root + "'");
-      }
-      return TempDir(std::move(path), std::move(f));
-    }
-  }
-  TempDir(TempDir&&) = default;
-  TempDir& operator=(TempDir&&) = default;
-  ~TempDir() {
-    if (!path_.empty()) (void)sys::remove_all(path_);
-  }
-  const std::string& path() const { return path_; }
-  int fd() const { return fd_.get(); }
-  void keep() { path_.clear(); }
-
- private:
-  TempDir(std::string path, sys::Fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
-  std::string path_;
-  sys::Fd fd_;
-};
-
 // The root of a new snapshot starts as its parent's root (owner, mode, times),
 // so that an overlay whose top layer says nothing about "./" shows what the
 // plain unpack shows. The base layer's root starts as a plain rootfs does: 0755.
@@ -87,6 +45,34 @@ Result<> init_root(int fd, const std::string& parent) {
 }
 
 }  // namespace
+
+Result<TempDir> TempDir::make(const std::string& tmp_root) {
+  for (int attempt = 0;; ++attempt) {
+    auto ns = std::chrono::steady_clock::now().time_since_epoch().count();
+    std::string path = fmt::format("{}/{}-{}-{:x}", tmp_root, ::getpid(), g_temp_counter++, static_cast<uint64_t>(ns));
+    if (::mkdir(path.c_str(), 0700) != 0) {
+      if (errno == EEXIST && attempt < 16) continue;
+      return fail(Error::from_errno(errno, "cannot create '" + path + "'"));
+    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && attempt < 16) continue;  // a cleaner took it before we locked it
+      return fail(Error::from_errno(errno, "cannot open '" + path + "'"));
+    }
+    sys::Fd f(fd);
+    // A cleaner (remove_stale) that locked it first is removing it: start over.
+    struct stat st;
+    if (::flock(fd, kLockExclusive | kLockNoWait) != 0 || ::fstat(fd, &st) != 0 || st.st_nlink == 0) {
+      if (attempt < 16) continue;
+      return fail(Errc::kIo, "cannot claim a temp directory under '" + tmp_root + "'");
+    }
+    return TempDir(std::move(path), std::move(f));
+  }
+}
+
+TempDir::~TempDir() {
+  if (!path_.empty()) (void)sys::remove_all(path_);
+}
 
 std::vector<digest::Digest> chain_ids(const std::vector<digest::Digest>& diff_ids) {
   std::vector<digest::Digest> out;
@@ -136,10 +122,7 @@ Result<bool> Snapshots::create(const digest::Digest& chain_id, const std::vector
                                const image::Descriptor& layer, const digest::Digest& diff_id,
                                archive::SizeBudget& budget, const archive::LayerOptions& options) {
   if (has(chain_id)) return false;
-  std::string final_dir = dir_ + "/" + std::string(chain_id.algorithm_name());
-  HOIST_CHECK(sys::mkdir_all(dir_ + "/tmp", 0700));
-  HOIST_CHECK(sys::mkdir_all(final_dir, 0700));
-  auto tmp = HOIST_TRY(TempDir::make(dir_ + "/tmp"));
+  auto tmp = HOIST_TRY(make_temp());
   HOIST_CHECK(init_root(tmp.fd(), lower.empty() ? std::string() : lower.front()));
   auto root = HOIST_TRY(sys::open_file(tmp.path(), O_PATH | O_DIRECTORY));
   archive::LayerOptions lopts = options;
@@ -150,44 +133,55 @@ Result<bool> Snapshots::create(const digest::Digest& chain_id, const std::vector
     lopts.apply.lower_roots.push_back(lower_fds.back().get());
   }
   HOIST_CHECK(archive::apply_layer(blob, layer, diff_id, root, budget, lopts));
+  bool made = HOIST_TRY(adopt(chain_id, tmp.path()));
+  if (made) tmp.keep();  // else another builder won; ~TempDir drops ours
+  return made;
+}
+
+Result<TempDir> Snapshots::make_temp() {
+  HOIST_CHECK(sys::mkdir_all(dir_ + "/tmp", 0700));
+  return TempDir::make(dir_ + "/tmp");
+}
+
+Result<bool> Snapshots::adopt(const digest::Digest& chain_id, const std::string& dir) {
+  std::string final_dir = dir_ + "/" + std::string(chain_id.algorithm_name());
+  HOIST_CHECK(sys::mkdir_all(final_dir, 0700));
   // Whole on disk before its name says it is whole.
-  if (::syncfs(tmp.fd()) != 0) return fail(Error::from_errno(errno, "cannot sync snapshot '" + tmp.path() + "'"));
+  {
+    auto fd = HOIST_TRY(sys::open_file(dir, O_RDONLY | O_DIRECTORY));
+    if (::syncfs(fd.get()) != 0) return fail(Error::from_errno(errno, "cannot sync snapshot '" + dir + "'"));
+  }
   std::string dest = path(chain_id);
-  if (::rename(tmp.path().c_str(), dest.c_str()) != 0) {
-    if (errno == EEXIST || errno == ENOTEMPTY) return false;  // another builder won; ~TempDir drops ours
+  if (::rename(dir.c_str(), dest.c_str()) != 0) {
+    if (errno == EEXIST || errno == ENOTEMPTY) return false;
     return fail(Error::from_errno(errno, "cannot rename snapshot into '" + dest + "'"));
   }
-  tmp.keep();
   HOIST_CHECK(sys::fsync_dir(final_dir));
   return true;
 }
 
-Result<std::string> unpack_snapshot(const store::BlobDir& blobs, const std::string& store_dir,
-                                    const image::Manifest& manifest, const image::ImageConfig& config,
-                                    const std::string& dir, const BundleOptions& options, ProgressSink& progress,
-                                    SnapshotStats* stats) {
-  if (options.spec.rootless)
-    return fail(Errc::kUnsupported, "--snapshot needs root (overlay mounts and whiteout device nodes); "
-                                    "unpack without --snapshot as a non-root user");
-  size_t n = manifest.layers.size();
-  if (n == 0) return fail(Errc::kUnsupported, "an image without layers cannot be unpacked with --snapshot");
-  if (config.rootfs.diff_ids.size() != n)
-    return fail(Errc::kInvalidArgument, fmt::format("the manifest lists {} layers but the config {} diff_ids", n,
-                                                    config.rootfs.diff_ids.size()));
-  auto chain = chain_ids(config.rootfs.diff_ids);
+Result<std::vector<std::string>> ensure_snapshots(const store::BlobDir& blobs, const std::string& store_dir,
+                                                  const std::vector<image::Descriptor>& layers,
+                                                  const std::vector<digest::Digest>& diff_ids,
+                                                  const BundleOptions& options, ProgressSink& progress,
+                                                  SnapshotStats* stats) {
+  size_t n = layers.size();
+  if (diff_ids.size() != n)
+    return fail(Errc::kInvalidArgument,
+                fmt::format("the manifest lists {} layers but the config {} diff_ids", n, diff_ids.size()));
+  auto chain = chain_ids(diff_ids);
   Snapshots snaps(store_dir + "/snapshots");
   SnapshotStats st;
   st.layers = n;
-  HOIST_CHECK(sys::mkdir_all(store_dir + "/snapshots", 0700));
-  archive::SizeBudget budget = unpack_budget(options, store_dir + "/snapshots");
-  bool cleaned = false;
+  std::optional<archive::SizeBudget> budget;
   for (size_t i = 0; i < n; ++i) {
     if (snaps.has(chain[i])) continue;
-    if (!cleaned) {
+    if (!budget) {
       snaps.remove_stale();
-      cleaned = true;
+      HOIST_CHECK(sys::mkdir_all(store_dir + "/snapshots", 0700));
+      budget = unpack_budget(options, store_dir + "/snapshots");
     }
-    const auto& layer = manifest.layers[i];
+    const auto& layer = layers[i];
     std::string what = fmt::format("layer {}/{} '{}'", i + 1, n, layer.digest.str());
     std::string id = "snapshot:" + layer.digest.str();
     auto blob = HOIST_TRY(open_layer_blob(blobs, layer, i, n));
@@ -197,7 +191,7 @@ Result<std::string> unpack_snapshot(const store::BlobDir& blobs, const std::stri
     progress.started({id, fmt::format("{} snapshot {}/{}", layer.digest.short_hex(), i + 1, n), 0}, 0);
     std::vector<std::string> below;
     for (size_t k = i; k-- > 0;) below.push_back(snaps.path(chain[k]));
-    auto made = snaps.create(chain[i], below, *blob, layer, config.rootfs.diff_ids[i], budget, lopts);
+    auto made = snaps.create(chain[i], below, *blob, layer, diff_ids[i], *budget, lopts);
     if (!made) {
       progress.failed(id, made.error().to_string());
       return fail(std::move(made).error().context(what));
@@ -209,7 +203,22 @@ Result<std::string> unpack_snapshot(const store::BlobDir& blobs, const std::stri
   std::vector<std::string> lower;
   lower.reserve(n);
   for (size_t i = n; i-- > 0;) lower.push_back(snaps.path(chain[i]));
+  if (stats) *stats = st;
+  return lower;
+}
 
+Result<std::string> unpack_snapshot(const store::BlobDir& blobs, const std::string& store_dir,
+                                    const image::Manifest& manifest, const image::ImageConfig& config,
+                                    const std::string& dir, const BundleOptions& options, ProgressSink& progress,
+                                    SnapshotStats* stats) {
+  if (options.spec.rootless)
+    return fail(Errc::kUnsupported, "--snapshot needs root (overlay mounts and whiteout device nodes); "
+                                    "unpack without --snapshot as a non-root user");
+  size_t n = manifest.layers.size();
+  if (n == 0) return fail(Errc::kUnsupported, "an image without layers cannot be unpacked with --snapshot");
+  SnapshotStats st;
+  auto lower = HOIST_TRY(ensure_snapshots(blobs, store_dir, manifest.layers, config.rootfs.diff_ids, options,
+                                          progress, &st));
   auto w = HOIST_TRY(BundleWriter::create(dir, RootfsKind::kOverlay, options));
   HOIST_CHECK(w->mount_lower(lower));
   auto out = HOIST_TRY(w->finish(config));

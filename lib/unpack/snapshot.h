@@ -45,6 +45,25 @@
 
 namespace hoist::unpack {
 
+// A temp directory (under snapshots/tmp/), flock'ed for as long as its owner
+// lives, so that Snapshots::remove_stale() leaves it alone; removed by the
+// destructor unless keep() was called.
+class TempDir {
+ public:
+  static Result<TempDir> make(const std::string& tmp_root);
+  TempDir(TempDir&&) = default;
+  TempDir& operator=(TempDir&&) = default;
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_.get(); }
+  void keep() { path_.clear(); }
+
+ private:
+  TempDir(std::string path, sys::Fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  sys::Fd fd_;
+};
+
 // ChainIDs of diff_ids, in the same order.
 std::vector<digest::Digest> chain_ids(const std::vector<digest::Digest>& diff_ids);
 
@@ -65,6 +84,15 @@ class Snapshots {
                       const image::Descriptor& layer, const digest::Digest& diff_id, archive::SizeBudget& budget,
                       const archive::LayerOptions& options);
 
+  // A temp directory under DIR/tmp for a builder of snapshots (hoist-build
+  // makes its steps' overlay directories there).
+  Result<TempDir> make_temp();
+  // Makes `dir` (on the same file system, e.g. inside a make_temp() directory:
+  // an overlay upper directory, whose whiteouts are the snapshots' own format)
+  // the snapshot of `chain_id`: synced, then renamed into place. False when the
+  // snapshot was already there (`dir` is left as it is).
+  Result<bool> adopt(const digest::Digest& chain_id, const std::string& dir);
+
   // Removes temp directories of builders that are gone (no flock held).
   void remove_stale();
 
@@ -76,6 +104,16 @@ struct SnapshotStats {
   size_t layers = 0;
   size_t created = 0;  // snapshots made by this call (the rest were present)
 };
+
+// Makes the missing snapshots of the chain `layers`/`diff_ids` (the store's
+// snapshots under `store_dir`, one per ChainID, each from its layer blob,
+// verified) and returns their paths top first: the lower directories of an
+// overlay of the image. Errors name the layer ("layer 2/3 'sha256:…': ...").
+Result<std::vector<std::string>> ensure_snapshots(const store::BlobDir& blobs, const std::string& store_dir,
+                                                  const std::vector<image::Descriptor>& layers,
+                                                  const std::vector<digest::Digest>& diff_ids,
+                                                  const BundleOptions& options, ProgressSink& progress,
+                                                  SnapshotStats* stats = nullptr);
 
 // hoist-unpack --snapshot IMAGE DIR: makes the chain's missing snapshots under
 // `store_dir`/snapshots, then DIR (BundleWriter kOverlay) with rootfs mounted

@@ -372,6 +372,13 @@ void setup_terminal(const InitConfig& c) {
   if (slave > 2) ::close(slave);
 }
 
+// Ordering: before close_inherited_fds, which closes the fds given here once
+// they are duplicated onto 0, 1 and 2 (dup2 clears FD_CLOEXEC on the copy).
+void redirect_stdio(const InitConfig& c) {
+  for (int i = 0; i < 3; ++i)
+    if (c.stdio[i] >= 0 && c.stdio[i] != i && ::dup2(c.stdio[i], i) < 0) die(c, Step::kStdio, errno, i);
+}
+
 void wait_start(const InitConfig& c) {
   if (c.fifo_fd < 0) {
     wait_go(c);
@@ -587,6 +594,7 @@ void run_init(const InitConfig& c) {
     mask_paths(c);
   }
   if (c.terminal) setup_terminal(c);
+  else redirect_stdio(c);
   if (!c.exec_mode && c.root_readonly) readonly_root(c);
 
   for (size_t i = 0; i < c.rlimits.size(); ++i)
@@ -600,8 +608,8 @@ void run_init(const InitConfig& c) {
   change_dir(c);
 
   // Ordering: the launcher may exit after kReady (create): drop the death
-  // signal first or the container would die with it.
-  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  // signal first or the container would die with it (unless it should).
+  if (!c.die_with_parent) ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   send_msg(c, Msg::kReady);
   wait_start(c);
   // The container starts with every signal at its default action: none of
@@ -617,6 +625,8 @@ void run_init(const InitConfig& c) {
   // (runc does the same); it must then allow what follows.
   if (!c.seccomp.empty() && c.seccomp_early) load_seccomp(c);
   drop_privileges(c);
+  // A change of credentials clears the death signal: set it again.
+  if (c.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::umask(c.umask);
   if (c.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(c, Step::kNoNewPrivs, errno);
   // Ordering: the filter last, so that it constrains the container only.
@@ -666,6 +676,7 @@ const char* step_name(Step s) {
     case Step::kNoNewPrivs: return "setting no_new_privs";
     case Step::kSeccomp: return "loading seccomp filter";
     case Step::kExec: return "executing process";
+    case Step::kStdio: return "redirecting stdio";
   }
   return "unknown step";
 }

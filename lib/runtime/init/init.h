@@ -69,6 +69,13 @@ struct InitConfig {
 
   // Process.
   bool terminal = false;
+  // Without a terminal: fds of the caller's to become the process's stdin,
+  // stdout and stderr (-1: keep the caller's own 0, 1, 2).
+  int stdio[3] = {-1, -1, -1};
+  // SIGKILL when the thread that cloned the init dies, through execve and the
+  // credential change (an embedding caller killed with -9 leaves no container:
+  // the pid namespace's init takes the rest with it).
+  bool die_with_parent = false;
   uint16_t rows = 0, cols = 0;
   std::vector<std::pair<int, struct rlimit>> rlimits;
   bool set_caps = false;

@@ -69,6 +69,7 @@ enum class Step : uint32_t {
   kNoNewPrivs,
   kSeccomp,
   kExec,
+  kStdio,
 };
 
 struct Message {

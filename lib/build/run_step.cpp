@@ -1,0 +1,205 @@
+#include "build/run_step.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+#include <thread>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "bundle/spec.h"
+#include "image/config.h"
+#include "runtime/container.h"
+#include "sys/file.h"
+#include "sys/openat2.h"
+#include "util/log.h"
+
+namespace hoist::build {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::atomic<uint64_t> g_step_counter{0};
+
+// Docker's default capability set for containers (and so for docker build's RUN).
+constexpr const char* kDefaultCaps[] = {
+    "CAP_CHOWN",       "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
+    "CAP_NET_RAW",     "CAP_SETGID",       "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+};
+
+// The paths in the rootfs the runtime mounts over, parents before children.
+constexpr const char* kMountPoints[] = {"/proc", "/dev", "/sys", "/etc", "/etc/hosts", "/etc/resolv.conf"};
+
+// A private copy of a host file for the step to see (and scribble on).
+Result<> copy_host_file(const std::string& from, const std::string& to, std::string_view fallback) {
+  auto text = sys::read_file(from, 1 << 20);
+  std::string body = text ? *text : std::string(fallback);
+  auto fd = HOIST_TRY(sys::open_file(to, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+  HOIST_CHECK(sys::write_all(fd.get(), body));
+  return fd.close();
+}
+
+// Splits what the step writes into lines for on_line, keeping the last ones.
+class LineReader {
+ public:
+  LineReader(sys::Fd fd, const std::function<void(std::string_view)>& on_line)
+      : fd_(std::move(fd)), on_line_(on_line), thread_([this] { loop(); }) {}
+  ~LineReader() { (void)finish(); }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+  // Joins the thread: call once every writer is gone (EOF).
+  std::deque<std::string> finish() {
+    if (thread_.joinable()) thread_.join();
+    return std::move(tail_);
+  }
+
+ private:
+  void loop() {
+    std::string pending;
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(fd_.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      pending.append(buf, size_t(n));
+      size_t start = 0;
+      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
+        line(std::string_view(pending).substr(start, nl - start));
+      pending.erase(0, start);
+      // A line without an end for 64 KiB: pass it on in pieces.
+      if (pending.size() > 65536) {
+        line(pending);
+        pending.clear();
+      }
+    }
+    if (!pending.empty()) line(pending);
+  }
+  void line(std::string_view l) {
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (on_line_) on_line_(l);
+    tail_.emplace_back(l);
+    if (tail_.size() > kTailLines) tail_.pop_front();
+  }
+
+  sys::Fd fd_;
+  const std::function<void(std::string_view)>& on_line_;
+  std::deque<std::string> tail_;
+  std::thread thread_;
+};
+
+Result<json> make_run_spec(const std::string& rootfs, const std::string& scratch, const RunSpec& spec) {
+  auto root = HOIST_TRY(sys::open_file(rootfs, O_PATH | O_DIRECTORY));
+  // runc creates a missing cwd; so does docker build for WORKDIR.
+  HOIST_TRY_CTX(sys::mkdir_all_in_root(root, spec.workdir, 0755),
+                "cannot create the working directory '" + spec.workdir + "'");
+  image::ImageConfig cfg;
+  cfg.config.user = spec.user;
+  cfg.config.env = spec.env;
+  cfg.config.working_dir = spec.workdir;
+  cfg.config.entrypoint = std::vector<std::string>{};
+  cfg.config.cmd = spec.args;
+  bundle::SpecOptions so;
+  so.root_path = rootfs;
+  so.hostname = spec.hostname;
+  json doc = HOIST_TRY(bundle::make_spec_for_rootfs(cfg, root, so));
+
+  // As docker's RUN (and `docker run -u`): the primary group is also a
+  // supplementary one.
+  json& user = doc["process"]["user"];
+  json gids = user.contains("additionalGids") ? user["additionalGids"] : json::array();
+  if (std::find(gids.begin(), gids.end(), user["gid"]) == gids.end()) gids.insert(gids.begin(), user["gid"]);
+  user["additionalGids"] = gids;
+  json caps = json::array();
+  for (const char* c : kDefaultCaps) caps.push_back(c);
+  doc["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  doc["process"]["noNewPrivileges"] = false;
+  // The build's own limits, as docker build gives its daemon's (raising a hard
+  // limit needs CAP_SYS_RESOURCE, which a CI container may lack).
+  doc["process"].erase("rlimits");
+  if (!spec.network_none) {
+    json ns = json::array();
+    for (auto& n : doc["linux"]["namespaces"])
+      if (n["type"] != "network") ns.push_back(n);
+    doc["linux"]["namespaces"] = ns;
+  }
+  for (const char* f : {"hosts", "resolv.conf"})
+    doc["mounts"].push_back({{"destination", std::string("/etc/") + f},
+                             {"type", "bind"},
+                             {"source", scratch + "/" + f},
+                             {"options", json::array({"rbind", "rw", "nosuid", "nodev"})}});
+  return doc;
+}
+
+}  // namespace
+
+Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch, const RunSpec& spec,
+                           const std::function<void(std::string_view)>& on_line, std::stop_token stop) {
+  if (spec.args.empty()) return fail(Errc::kInvalidArgument, "RUN has no command");
+  HOIST_CHECK(copy_host_file("/etc/hosts", scratch + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n"));
+  HOIST_CHECK(copy_host_file("/etc/resolv.conf", scratch + "/resolv.conf", ""));
+  json doc = HOIST_TRY(make_run_spec(rootfs, scratch, spec));
+  std::string bundle = scratch + "/bundle";
+  HOIST_CHECK(sys::mkdir_all(bundle, 0700));
+  HOIST_CHECK(sys::write_file_atomic(bundle + "/config.json", doc.dump(), 0600));
+
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "cannot create a pipe"));
+  sys::Fd read_end(p[0]), write_end(p[1]);
+  auto null = HOIST_TRY(sys::open_file("/dev/null", O_RDONLY));
+  LineReader reader(std::move(read_end), on_line);
+
+  runtime::RunOptions ro;
+  ro.root = scratch + "/state";
+  ro.id = fmt::format("hoist-build-{}-{}", ::getpid(), g_step_counter++);
+  ro.bundle = bundle;
+  ro.stdio = {null.get(), write_end.get(), write_end.get()};
+  ro.die_with_parent = true;
+  ro.stop = stop;
+  std::vector<std::string> warnings;
+  ro.warnings = &warnings;
+  auto code = runtime::run(ro);
+  // Every writer is gone with the container (its pid namespace died with its
+  // init): once ours is closed, the reader sees the end.
+  write_end.reset();
+  RunResult res;
+  res.tail = reader.finish();
+  for (const auto& w : warnings) log::debug("RUN: {}", w);
+  if (!code) return fail(std::move(code).error());
+  res.exit_code = *code;
+  return res;
+}
+
+std::vector<std::string> missing_mount_points(const std::string& rootfs) {
+  std::vector<std::string> out;
+  for (const char* p : kMountPoints) {
+    struct stat st;
+    if (::lstat((rootfs + p).c_str(), &st) != 0 && errno == ENOENT) out.emplace_back(p);
+  }
+  return out;
+}
+
+Result<> clean_mount_points(const std::string& upper, const std::vector<std::string>& missing) {
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    std::string path = upper + *it;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    if (S_ISREG(st.st_mode) && st.st_size == 0) {
+      if (::unlink(path.c_str()) != 0) return fail(Error::from_errno(errno, "cannot remove '" + path + "'"));
+    } else if (S_ISDIR(st.st_mode)) {
+      if (::rmdir(path.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST)
+        return fail(Error::from_errno(errno, "cannot remove '" + path + "'"));
+    }
+  }
+  return {};
+}
+
+}  // namespace hoist::build
