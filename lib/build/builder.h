@@ -17,6 +17,7 @@
 
 #include "build/cache.h"
 #include "build/content_hash.h"
+#include "build/copy.h"
 #include "build/options.h"
 #include "util/step_progress.h"
 #include "build/source_tree.h"
@@ -66,6 +67,17 @@ std::vector<std::string> with_shell(const StageState& s, const dockerfile::Comma
 // MAINTAINER) and returns its history text (nullopt: none, as for ONBUILD);
 // kInternal for any other instruction. `cmd` is expanded already.
 Result<std::optional<std::string>> apply_metadata(StageState& s, const dockerfile::Command& cmd);
+
+// COPY/ADD's destination against WORKDIR (BuildKit's pathRelativeToWorkingDir):
+// absolute and cleaned, and whether it names a directory (a trailing '/', ".").
+std::pair<std::string, bool> copy_destination(const std::string& workdir, const std::string& dest);
+// --chown=user[:group] through the stage's /etc/passwd and /etc/group; a user
+// without a group gets the gid equal to its uid (the Dockerfile reference).
+Result<Owner> resolve_chown(const std::string& spec, const std::string& rootfs);
+// The history text of a COPY or ADD: "COPY --chown=1:1 a b /dst/".
+std::string copy_message(const char* keyword, bool parents, const std::string& chown, const std::string& chmod,
+                         const std::vector<std::string>& sources,
+                         const std::vector<dockerfile::SourceContent>& contents, const std::string& dest);
 
 // WORKDIR's new working directory: `path` against the current one, cleaned.
 std::string resolve_workdir(const std::string& current, const std::string& path);

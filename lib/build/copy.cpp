@@ -8,8 +8,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 
+#include "archive/any_archive.h"
+#include "archive/apply.h"
+#include "io/fd_stream.h"
 #include "sys/file.h"
 #include "sys/openat2.h"
 #include "sys/tree.h"
@@ -206,6 +210,21 @@ Result<> copy_entry(const SourceTree::Entry& e, Dirs& dirs, const std::string& t
 
 }  // namespace
 
+Result<> extract_archive_into(const sys::Fd& dest_root, const std::string& dest_dir, int archive_fd,
+                              const CopyOptions& options) {
+  Dirs dirs(dest_root, options);
+  int dfd = HOIST_TRY(dirs.get(dest_dir));
+  int own = ::open(("/proc/self/fd/" + std::to_string(dfd)).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (own < 0) return fail(Error::from_errno(errno, "cannot open '" + dest_dir + "'"));
+  sys::Fd dir(own);
+  io::FdReader raw(archive_fd);
+  auto plain = HOIST_TRY(archive::open_any_decompressed(raw));
+  archive::ApplyOptions ao;
+  ao.threads = 1;
+  (void)HOIST_TRY(archive::apply_tar(*plain, dir, ao));
+  return {};
+}
+
 bool is_dir_in_root(const sys::Fd& root, const std::string& dest) {
   auto fd = sys::open_in_root(root, dest, O_PATH | O_DIRECTORY);
   return fd.has_value();
@@ -245,8 +264,12 @@ Result<CopyStats> copy_sources(const SourceTree& tree, const std::vector<std::st
   return stats;
 }
 
-Result<> write_file_into(const sys::Fd& dest_root, const std::string& dest, std::string_view data,
-                         const CopyOptions& options, int64_t mtime) {
+namespace {
+
+// A new regular file at `dest` (replacing what is there), filled by `fill`,
+// then given its mode, owner and mtime.
+Result<> make_file(const sys::Fd& dest_root, const std::string& dest, mode_t mode, const CopyOptions& options,
+                   int64_t mtime, const std::function<Result<>(int)>& fill) {
   Dirs dirs(dest_root, options);
   int dfd = HOIST_TRY(dirs.get(parent_of(dest)));
   std::string name = base_of(dest);
@@ -254,12 +277,28 @@ Result<> write_file_into(const sys::Fd& dest_root, const std::string& dest, std:
   int fd = ::openat(dfd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return fail(Error::from_errno(errno, "cannot create '" + dest + "'"));
   sys::Fd out(fd);
-  HOIST_CHECK(sys::write_all(out.get(), data));
+  HOIST_CHECK(fill(out.get()));
   struct stat st = {};
-  st.st_mode = S_IFREG | 0644;
+  st.st_mode = S_IFREG | mode;
   st.st_mtim.tv_sec = mtime;
-  Owner own = options.chown.value_or(Owner{});
-  return set_meta(dfd, name, options.chmod.value_or(0644), own, st, dest);
+  return set_meta(dfd, name, options.chmod.value_or(mode), options.chown.value_or(Owner{}), st, dest);
+}
+
+}  // namespace
+
+Result<> write_file_into(const sys::Fd& dest_root, const std::string& dest, std::string_view data,
+                         const CopyOptions& options, int64_t mtime) {
+  return make_file(dest_root, dest, 0644, options, mtime, [&](int fd) { return sys::write_all(fd, data); });
+}
+
+Result<> copy_fd_into(const sys::Fd& dest_root, const std::string& dest, int src_fd, mode_t mode,
+                      const CopyOptions& options, int64_t mtime) {
+  return make_file(dest_root, dest, mode, options, mtime, [&](int fd) -> Result<> {
+    struct stat st;
+    if (::fstat(src_fd, &st) != 0) return fail(Error::from_errno(errno, "cannot inspect the source of '" + dest + "'"));
+    (void)HOIST_TRY(copy_data(src_fd, fd, uint64_t(st.st_size), dest));
+    return {};
+  });
 }
 
 }  // namespace hoist::build

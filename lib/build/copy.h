@@ -58,6 +58,18 @@ Result<CopyStats> copy_sources(const SourceTree& tree, const std::vector<std::st
 Result<> write_file_into(const sys::Fd& dest_root, const std::string& dest, std::string_view data,
                          const CopyOptions& options, int64_t mtime);
 
+// The bytes of `src_fd` (from its start) as the file `dest`: mode `mode`
+// unless --chmod, owner per --chown (ADD's downloads).
+Result<> copy_fd_into(const sys::Fd& dest_root, const std::string& dest, int src_fd, mode_t mode,
+                      const CopyOptions& options, int64_t mtime);
+
+// ADD of a local archive: the tar in the file `archive_fd` (compressed or not,
+// archive/any_archive.h) unpacked into the directory `dest_dir` (made when
+// missing with --chown's owner), every entry kept inside it; the entries keep
+// the owners and modes the tar gives them.
+Result<> extract_archive_into(const sys::Fd& dest_root, const std::string& dest_dir, int archive_fd,
+                              const CopyOptions& options);
+
 // Whether `dest` (absolute) is an existing directory in the root.
 bool is_dir_in_root(const sys::Fd& root, const std::string& dest);
 

@@ -29,6 +29,7 @@ Result<Delivered> deliver(const BuildResult& built, const OutputOptions& o, Prog
     auto src = HOIST_TRY(transport::open_source(local, dir));
     auto sink = HOIST_TRY(transport::open_sink(o.output, dir));
     (void)HOIST_TRY_CTX(transport::copy(*src, *sink, co, progress), "cannot write '" + o.output + "'");
+    HOIST_CHECK_CTX(sink->finish(), "cannot write '" + o.output + "'");
   }
   if (o.push) {
     auto regs = HOIST_TRY(transport::open_registries(o.registry));
@@ -38,6 +39,7 @@ Result<Delivered> deliver(const BuildResult& built, const OutputOptions& o, Prog
       auto src = HOIST_TRY(transport::open_source(r.str(), dir));
       auto sink = HOIST_TRY(transport::open_registry_sink(*regs, r.str(), so));
       auto res = HOIST_TRY_CTX(transport::copy(*src, *sink, co, progress), "cannot push '" + r.str() + "'");
+      HOIST_CHECK_CTX(sink->finish(), "cannot push '" + r.str() + "'");
       d.pushed.push_back(r.with_digest(res.root.digest).str());
     }
   }

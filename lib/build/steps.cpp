@@ -21,12 +21,12 @@
 namespace hoist::build::detail {
 
 namespace {
-
 using json = nlohmann::json;
+}  // namespace
 
 // COPY/ADD destination against WORKDIR (BuildKit's pathRelativeToWorkingDir):
 // absolute and cleaned; a trailing '/' (or "." / "") says "a directory".
-std::pair<std::string, bool> copy_dest(const std::string& workdir, const std::string& dest) {
+std::pair<std::string, bool> copy_destination(const std::string& workdir, const std::string& dest) {
   bool dir = dest.empty() || dest == "." || dest.back() == '/' || (dest.size() >= 2 && dest.ends_with("/."));
   std::string p = dest;
   if (p.empty() || p[0] != '/') p = (workdir.empty() ? std::string("/") : workdir) + "/" + p;
@@ -55,10 +55,6 @@ std::string copy_message(const char* kw, bool parents, const std::string& chown,
   for (const auto& c : contents) m += " <<" + c.path;
   return m + " " + dest;
 }
-
-bool is_url(std::string_view s) { return s.starts_with("http://") || s.starts_with("https://"); }
-
-}  // namespace
 
 Result<SourceTree*> Builder::context() {
   if (!context_) {
@@ -184,7 +180,7 @@ Result<> Builder::run_cmd(StageState& s, const dockerfile::RunCmd& c, StepInfo& 
 
 Result<> Builder::copy_cmd(StageState& s, const dockerfile::CopyCmd& c, StepInfo& info) {
   size_t nsrc = c.sources.size() + c.contents.size();
-  auto [dest, dest_dir] = copy_dest(s.config.config.working_dir, c.dest);
+  auto [dest, dest_dir] = copy_destination(s.config.config.working_dir, c.dest);
   if (nsrc > 1 && !dest_dir)
     return fail(Errc::kInvalidArgument,
                 "when using COPY with more than one source file, the destination must be a directory and end with a /");
@@ -235,22 +231,6 @@ Result<> Builder::copy_cmd(StageState& s, const dockerfile::CopyCmd& c, StepInfo
     }
     return {};
   }, c.link);
-}
-
-Result<> Builder::add_cmd(StageState& s, const dockerfile::AddCmd& c, StepInfo& info) {
-  for (const auto& src : c.sources)
-    if (is_url(src)) return fail(Errc::kUnsupported, "ADD of a URL is not supported yet: '" + src + "'");
-  // Local sources: COPY's work (archives are extracted below in a later step).
-  dockerfile::CopyCmd cp;
-  cp.info = c.info;
-  cp.sources = c.sources;
-  cp.contents = c.contents;
-  cp.dest = c.dest;
-  cp.chown = c.chown;
-  cp.chmod = c.chmod;
-  cp.link = c.link;
-  cp.excludes = c.excludes;
-  return copy_cmd(s, cp, info);
 }
 
 Result<> Builder::workdir_cmd(StageState& s, const dockerfile::WorkdirCmd& c, StepInfo& info) {

@@ -6,7 +6,7 @@
 #   bbuild TAG CTX [ARGS...] buildah bud --layers (vfs, chroot isolation) into a private root
 #   bexport TAG DIR         buildah push TAG oci:DIR:TAG
 #   tree_of DIR             tests/integration/unpack/tree.py --no-mtime of DIR
-#   image_config STORE REF  the config of REF in the store (skopeo reads the store as a layout)
+#   image_config STORE REF  the config of REF in the store (an OCI layout)
 need_hoist build unpack
 [ "$(id -u)" = 0 ] || skip "hoist-build needs root"
 S=$TEST_TMP/store
@@ -40,4 +40,12 @@ bexport() {
 
 tree_of() { "$PY" "$HOIST_SRC/tests/integration/unpack/tree.py" --no-mtime "$1"; }
 
-image_config() { skopeo inspect --config "oci:$1:$2"; }
+# The config blob itself, found through the layout's index.json and the manifest
+# (skopeo's oci: transport refuses Docker media types).
+image_config() {
+  local m c
+  m=$(jq -r --arg n "$2" '[.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n)][0].digest' "$1/index.json")
+  [ "$m" != null ] || fail "no ref '$2' in $1/index.json"
+  c=$(jq -r .config.digest "$1/blobs/sha256/${m#sha256:}")
+  cat "$1/blobs/sha256/${c#sha256:}"
+}
