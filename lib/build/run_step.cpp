@@ -131,6 +131,11 @@ Result<json> make_run_spec(const std::string& rootfs, const std::string& scratch
       if (n["type"] != "network") ns.push_back(n);
     doc["linux"]["namespaces"] = ns;
   }
+  for (size_t i = 0; i < spec.files.size(); ++i)
+    doc["mounts"].push_back({{"destination", spec.files[i].first},
+                             {"type", "bind"},
+                             {"source", scratch + "/file-" + std::to_string(i)},
+                             {"options", json::array({"rbind", "ro"})}});
   for (const char* f : {"hosts", "resolv.conf"})
     doc["mounts"].push_back({{"destination", std::string("/etc/") + f},
                              {"type", "bind"},
@@ -146,6 +151,12 @@ Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch
   if (spec.args.empty()) return fail(Errc::kInvalidArgument, "RUN has no command");
   HOIST_CHECK(copy_host_file("/etc/hosts", scratch + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n"));
   HOIST_CHECK(copy_host_file("/etc/resolv.conf", scratch + "/resolv.conf", ""));
+  for (size_t i = 0; i < spec.files.size(); ++i) {
+    std::string path = scratch + "/file-" + std::to_string(i);
+    auto fd = HOIST_TRY(sys::open_file(path, O_WRONLY | O_CREAT | O_TRUNC, 0755));
+    HOIST_CHECK(sys::write_all(fd.get(), spec.files[i].second));
+    HOIST_CHECK(fd.close());
+  }
   json doc = HOIST_TRY(make_run_spec(rootfs, scratch, spec));
   std::string bundle = scratch + "/bundle";
   HOIST_CHECK(sys::mkdir_all(bundle, 0700));

@@ -32,6 +32,10 @@ struct RunSpec {
   std::string workdir = "/";      // absolute; created when missing
   bool network_none = false;      // --network none: loopback only
   std::string hostname = "hoist";
+  // Files the step sees but its layer never holds (a heredoc script with a
+  // "#!" line): container path under /dev (a tmpfs) -> content, bound in
+  // read-only and executable.
+  std::vector<std::pair<std::string, std::string>> files;
 };
 
 struct RunResult {

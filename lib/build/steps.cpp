@@ -124,15 +124,29 @@ Result<> Builder::run_cmd(StageState& s, const dockerfile::RunCmd& c, StepInfo& 
   if (!c.mounts.empty())
     return fail(Errc::kUnsupported, "RUN --mount is not supported yet (secrets and cache mounts come with CI builds)");
   std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> heredoc_files;
   const auto& files = c.cmd.files;
   if (!files.empty() && c.cmd.prepend_shell) {
     std::string first = c.cmd.args.empty() ? std::string() : std::string(trim(c.cmd.args[0]));
     bool only_heredoc = files.size() == 1 && first.starts_with("<<") && first.find(' ') == std::string::npos;
     if (only_heredoc) {
       std::string body = files[0].chomp ? dockerfile::chomp_heredoc(files[0].content) : files[0].content;
-      if (body.starts_with("#!")) return fail(Errc::kUnsupported, "RUN heredoc scripts with a #! line are not supported yet");
-      argv = s.shell;
-      argv.push_back(body);
+      if (body.starts_with("#!")) {
+        // A script with its own interpreter: run as a file, as BuildKit does.
+        // The kernel's own reading of "#!": the interpreter, then everything
+        // after it as one argument, then the script (the runtime looks the
+        // executable up in the rootfs, where /dev/pipes is not yet mounted).
+        std::string path = "/dev/pipes/" + files[0].name;
+        heredoc_files.emplace_back(path, body);
+        std::string line(trim(std::string_view(body).substr(2, body.find('\n') - 2)));
+        auto sp = line.find_first_of(" \t");
+        argv = {line.substr(0, sp)};
+        if (sp != std::string::npos && !trim(line.substr(sp)).empty()) argv.emplace_back(trim(line.substr(sp)));
+        argv.push_back(path);
+      } else {
+        argv = s.shell;
+        argv.push_back(body);
+      }
     } else {
       // The shell reads the heredocs itself: the line, then each body and its delimiter.
       std::string script = c.cmd.args.empty() ? std::string() : c.cmd.args[0];
@@ -149,13 +163,16 @@ Result<> Builder::run_cmd(StageState& s, const dockerfile::RunCmd& c, StepInfo& 
   }
   RunSpec spec;
   spec.args = argv;
+  spec.files = heredoc_files;
   spec.env = run_env(s);
   for (std::string_view p : kProxyArgs)
     if (auto v = build_args_.get(p)) spec.env.push_back(std::string(p) + "=" + *v);
   spec.user = s.config.config.user;
   spec.workdir = s.config.config.working_dir.empty() ? "/" : s.config.config.working_dir;
   spec.network_none = c.network == "none" || (c.network == "default" && o_.network_none);
-  json inputs = {{"kind", "run"},      {"argv", argv},          {"env", run_env(s)}, {"user", spec.user},
+  json scripts = json::array();
+  for (const auto& [path, body] : heredoc_files) scripts.push_back({path, digest::sha256_of(body).str()});
+  json inputs = {{"kind", "run"},      {"argv", argv},  {"scripts", scripts},          {"env", run_env(s)}, {"user", spec.user},
                  {"workdir", spec.workdir}, {"network", spec.network_none ? "none" : "host"}};
   std::string created_by = "RUN " + run_command_string(argv, s);
   return layer_step(s, info, inputs, created_by, [&](StepRoot& root) -> Result<> {

@@ -96,6 +96,10 @@ file a
 A
 file b
 B
+RUN <<EOF
+#!/bin/busybox sh
+echo "from a script: \$0" > /h5
+EOF
 DF
 build here
 file_is here "hello world
@@ -105,6 +109,8 @@ file_is here "expanded world" h3
 file_is here 'not $WHO' h4
 file_is here "file a" multi/A
 file_is here "file b" multi/B
+file_is here "from a script: /dev/pipes/EOF" h5
+assert_no_file "$T/here/rootfs/dev/pipes"
 
 step "ADD: local archives by content (tar, gzip, bzip2, xz, zstd) unpacked, other files copied"
 mkdir -p "$T/arc/top/sub"
