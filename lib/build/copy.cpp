@@ -65,7 +65,13 @@ class Dirs {
         fd_ = std::move(*fd);
         break;
       }
-      if (fd.error().sys_errno() != ENOENT || cur == "/") return fail(std::move(fd).error());
+      if (fd.error().sys_errno() != ENOENT || cur == "/") {
+        // Not simply missing (a symlink to a path the root lacks, ...): let
+        // the containment code resolve and make it, inside the root.
+        fd_ = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
+        cached_ = dir;
+        return fd_.get();
+      }
       missing.push_back(base_of(cur));
       cur = parent_of(cur);
     }
@@ -73,6 +79,13 @@ class Dirs {
       if (::mkdirat(fd_.get(), it->c_str(), 0755) != 0 && errno != EEXIST)
         return fail(Error::from_errno(errno, "cannot create '" + join(cur, *it) + "'"));
       int sub = ::openat(fd_.get(), it->c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+        // A symlink whose target is missing (or not a directory): make the rest
+        // through it, inside the root, or fail saying what is in the way.
+        fd_ = HOIST_TRY(sys::mkdir_all_in_root(root_, dir, 0755));
+        cached_ = dir;
+        return fd_.get();
+      }
       if (sub < 0) return fail(Error::from_errno(errno, "cannot open '" + join(cur, *it) + "'"));
       sys::Fd s(sub);
       Owner own = o_.chown.value_or(Owner{});

@@ -156,7 +156,7 @@ set +e; hr --log "$TMP/log.txt" state nosuch 2>/dev/null; set -e
   fail "text log line: $(tail -1 "$TMP/log.txt")"
 config "$B" '.linux.seccomp = null | .process.apparmorProfile = "hoist-test" | .process.selinuxLabel = "system_u:system_r:container_t:s0"'
 hr --debug --log "$TMP/debug.log" --log-format json run -b "$B" c10 2>"$TMP/debug.err"
-jq -r .level "$TMP/debug.log" | grep -qx debug || fail "--debug wrote no debug line: $(cat "$TMP/debug.log")"
+jq -r .level "$TMP/debug.log" | grep -x debug >/dev/null || fail "--debug wrote no debug line: $(cat "$TMP/debug.log")"
 expect_contains "$(jq -r 'select(.level == "warning") | .msg' "$TMP/debug.log")" "AppArmor profile ignored" "AppArmor warning in the log"
 expect_contains "$(cat "$TMP/debug.err")" "warning: SELinux label ignored" "SELinux warning on stderr"
 hr --log "$TMP/quiet.log" run -b "$B" c11 2>/dev/null

@@ -119,7 +119,7 @@ assert_eq() {
 }
 
 assert_match() {
-  printf '%s' "$2" | grep -Eq -- "$1" || fail "${3:-no match}: /$1/ not in: $2"
+  grep -Eq -- "$1" <<<"$2" || fail "${3:-no match}: /$1/ not in: $2"
 }
 
 # wait_until COND: evaluates the shell condition COND until it holds, for up to
@@ -271,7 +271,7 @@ start_registry() {
     # The port came from free_port, so another server may have taken it meanwhile: make
     # sure the one answering is ours (ss shows the listener's pid: timeout's child).
     if wait_http "$scheme://127.0.0.1:$port/v2/" "$REG_PID" && kill -0 "$REG_PID" 2>/dev/null &&
-      { ! command -v ss >/dev/null || ss -Hltnp "sport = :$port" | grep -q "pid=$(ps -o pid= --ppid "$REG_PID" | tr -d ' '),"; }; then
+      { ! command -v ss >/dev/null || ss -Hltnp "sport = :$port" | grep "pid=$(ps -o pid= --ppid "$REG_PID" | tr -d ' '),"  >/dev/null; }; then
       REG_HOST=127.0.0.1:$port
       REG_URL=$scheme://$REG_HOST
       REG_DIR=$d
