@@ -10,10 +10,10 @@ pkgs=(
   librocksdb-dev libseccomp-dev libcap-dev
   # test peers and helpers (podman drives hoist-run in a test)
   docker-registry skopeo umoci runc buildah busybox-static apache2-utils python3 python3-jsonschema openssl curl ca-certificates
-  jq file procps util-linux iproute2 zstd gzip tar strace
+  jq file procps util-linux iproute2 zstd gzip bzip2 xz-utils tar strace
   podman conmon
   # benchmarks
-  hyperfine crun
+  hyperfine crun time
 )
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -97,6 +97,17 @@ assert_eq 0 "$(jq '[.steps[] | select(.ran)] | length' "$T/meta2.json")" "steps 
 assert_eq 9 "$(jq '[.steps[] | select(.cached)] | length' "$T/meta2.json")" "steps served from the cache"
 grep -q "^#11 CACHED$" "$T/err2" || fail "no CACHED line for the RUN: $(cat "$T/err2")"
 
+step "--json, --metadata-file and --progress json validate against schemas/hoist-build-*.schema.json"
+validate_schema hoist-build-metadata "$T/meta1.json"
+validate_schema hoist-build-metadata "$T/meta2.json"
+rc=0
+run_tool build "$T/outj" "$T/errj" --store "$S" --progress json --json -t "$REG_HOST/test/app:1" "$C" || rc=$?
+assert_eq 0 "$rc" "exit status with --json --progress json"
+validate_schema hoist-build-result "$T/outj"
+validate_schema hoist-build-progress "$T/errj"
+assert_eq "${pinned#*@}" "$(jq -r .digest "$T/outj")" "digest in --json"
+assert_eq 9 "$(jq -s '[.[] | select(.event == "cached")] | length' "$T/errj")" "cached events"
+
 step "one changed file: only the steps from the first COPY that reads it run again"
 echo a2 >"$C/data/a.txt"
 hbuild_ok "$T/out3" "$T/err3" -t "$REG_HOST/test/app:2" --metadata-file "$T/meta3.json" "$C"

@@ -43,6 +43,15 @@ RUN echo first line; echo second line; exit 3" \
 grep -q '^  | second line$' "$T/err" || fail "the last output lines are not in the error: $(cat "$T/err")"
 grep -q '^#2 | first line$' "$T/err" || fail "RUN's output was not streamed with its step: $(cat "$T/err")"
 
+step "--progress json: the failing step's events validate, the last one says failed"
+rc=0
+run_tool build "$T/out" "$T/err" --store "$S" --progress json "$C" || rc=$?
+assert_eq 1 "$rc" "exit status with --progress json"
+grep '^{' "$T/err" >"$T/events" || true
+validate_schema hoist-build-progress "$T/events"
+assert_eq '"failed" 2' "$(jq -s -r '[.[] | select(.step)] | last | "\(.event | tojson) \(.step)"' "$T/events")" "last step event"
+assert_match '"line":"second line"' "$(cat "$T/events")" "an output event"
+
 step "exec of a missing binary"
 fails_with "FROM $BASE
 RUN [\"/no/such/binary\", \"x\"]" "Dockerfile:2: RUN \[\"/no/such/binary\", \"x\"\]: .*(no such file|not found|No such file)"
