@@ -52,7 +52,7 @@ echo "version 0" >"$C/data/app.conf"
 cat >"$C/Dockerfile" <<DF
 FROM $REG_HOST/bench/busybox:1
 RUN mkdir -p /opt/app && busybox seq 1 20000 > /opt/app/seq
-RUN busybox adduser -D -u 1000 app && echo built > /opt/app/stamp
+RUN echo 'app:x:1000:1000::/home/app:/bin/sh' >> /etc/passwd && mkdir -p /home/app && chown 1000:1000 /home/app && echo built > /opt/app/stamp
 COPY data/ /opt/app/data/
 RUN busybox find /opt/app/data -type f | busybox wc -l > /opt/app/count
 DF
