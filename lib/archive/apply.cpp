@@ -409,7 +409,7 @@ class Applier {
     auto [dir_v, base_v] = split_path(path);
     std::string dir(dir_v), base(base_v);
 
-    if (base.starts_with(kWhiteoutPrefix)) return whiteout(dir, base);
+    if (base.starts_with(kWhiteoutPrefix) && opts_.whiteouts != WhiteoutMode::kNone) return whiteout(dir, base);
 
     if (path.empty()) {
       if (e.type != EntryType::kDir) return fail(Errc::kInvalidArgument, "cannot replace the root directory");

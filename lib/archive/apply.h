@@ -36,6 +36,7 @@ namespace hoist::archive {
 enum class WhiteoutMode : uint8_t {
   kApply,    // remove what the whiteout names from the tree (a plain rootfs)
   kOverlay,  // write overlayfs whiteouts and opaque xattrs (a snapshot: one layer per dir)
+  kNone,     // ".wh." names are ordinary files (an archive that is not a layer: ADD)
 };
 
 // The xattr rootless tools (umoci, runc's rootless docs, rootlesscontainers.io)

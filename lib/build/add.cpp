@@ -37,7 +37,7 @@ std::string url_file_name(std::string_view url) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   auto last = path.rfind('/');
   std::string name(path.substr(last + 1));
-  return name.empty() ? "index.html" : name;
+  return name.empty() || name == "." || name == ".." ? "index.html" : name;
 }
 
 struct Download {
@@ -47,7 +47,10 @@ struct Download {
   digest::Digest digest;
 };
 
-Result<Download> download(const std::string& url, const std::string& dir, std::stop_token stop) {
+// The body is hashed with --checksum's algorithm (sha256 without one) as it
+// is written, and may not take more than 90% of the space free in `dir`.
+Result<Download> download(const std::string& url, const std::string& dir, digest::Algorithm algo,
+                          std::stop_token stop) {
   static http::Client client;  // one per process: its loop thread serves every ADD
   Download d;
   d.url = url;
@@ -55,11 +58,12 @@ Result<Download> download(const std::string& url, const std::string& dir, std::s
   d.path = dir + "/download-" + digest::sha256_of(url).short_hex();
   auto fd = HOIST_TRY(sys::open_file(d.path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
   io::FdWriter file(fd.get());
-  io::HashingWriter hashed(file);
+  io::HashingWriter hashed(file, algo);
   http::Request req;
   req.url = url;
   req.stop = stop;
-  auto resp = HOIST_TRY_CTX(client.perform(req, &hashed), "cannot download '" + url + "'");
+  uint64_t room = HOIST_TRY(sys::free_space(dir)) / 10 * 9;
+  auto resp = HOIST_TRY_CTX(client.perform(req, &hashed, room), "cannot download '" + url + "'");
   if (!resp.ok()) return fail(http::status_error(resp).context("cannot download '" + url + "'"));
   HOIST_CHECK(fd.close());
   d.digest = hashed.digest();
@@ -104,7 +108,7 @@ Result<> Builder::add_cmd(StageState& s, const dockerfile::AddCmd& c, StepInfo& 
   json url_inputs = json::array();
   if (!want) {
     for (const auto& u : urls) {
-      downloads.push_back(HOIST_TRY(download(u, tmp.path(), o_.stop)));
+      downloads.push_back(HOIST_TRY(download(u, tmp.path(), digest::Algorithm::kSha256, o_.stop)));
       url_inputs.push_back({u, downloads.back().digest.str()});
     }
   } else {
@@ -132,7 +136,7 @@ Result<> Builder::add_cmd(StageState& s, const dockerfile::AddCmd& c, StepInfo& 
       (void)HOIST_TRY(copy_sources(*tree, {m}, droot, dest, into_dir || matched.size() > 1, copts));
     }
     if (want) {
-      downloads.push_back(HOIST_TRY(download(urls[0], tmp.path(), o_.stop)));
+      downloads.push_back(HOIST_TRY(download(urls[0], tmp.path(), want->algorithm(), o_.stop)));
       if (downloads.back().digest != *want)
         return fail(Errc::kDigestMismatch, fmt::format("'{}' has digest '{}', --checksum says '{}'", urls[0],
                                                        downloads.back().digest.str(), want->str()));

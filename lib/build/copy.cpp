@@ -13,6 +13,7 @@
 
 #include "archive/any_archive.h"
 #include "archive/apply.h"
+#include "dockerfile/glob.h"
 #include "io/fd_stream.h"
 #include "sys/file.h"
 #include "sys/openat2.h"
@@ -26,6 +27,15 @@ std::string parent_of(const std::string& path) {
   auto slash = path.rfind('/');
   if (slash == std::string::npos || slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+// Every destination path, whatever made it (a heredoc's name, a --parents
+// source, a URL's file name), is cleaned as a path inside the root before any
+// use: "/a/../../x" is "/x", so no ".." component ever reaches a syscall.
+std::string rooted(std::string_view path) {
+  std::string p = path.empty() || path[0] != '/' ? "/" + std::string(path) : std::string(path);
+  p = dockerfile::clean_path(p);
+  return p.empty() || p == "." ? "/" : p;
 }
 
 std::string base_of(const std::string& path) {
@@ -53,7 +63,8 @@ Result<sys::Fd> open_entry(const SourceTree::Entry& e, int flags) {
 class Dirs {
  public:
   Dirs(const sys::Fd& root, const CopyOptions& o) : root_(root), o_(o) {}
-  Result<int> get(const std::string& dir) {
+  Result<int> get(const std::string& dir_in) {
+    const std::string dir = rooted(dir_in);
     if (dir == cached_ && fd_) return fd_.get();
     // Walk down from the deepest existing ancestor, creating the rest as we go,
     // so that created directories get the owner --chown gives.
@@ -97,6 +108,7 @@ class Dirs {
     cached_ = dir;
     return fd_.get();
   }
+  const sys::Fd& root() const { return root_; }
   void forget() {
     cached_.clear();
     fd_.reset();
@@ -179,8 +191,9 @@ Result<> set_meta(int dirfd, const std::string& name, mode_t mode, const Owner& 
 
 // `top`: the directory a directory source's contents go into; an existing one
 // keeps its own owner and mode (COPY dir /usr/ leaves /usr as it is).
-Result<> copy_entry(const SourceTree::Entry& e, Dirs& dirs, const std::string& target, const CopyOptions& o,
+Result<> copy_entry(const SourceTree::Entry& e, Dirs& dirs, const std::string& target_in, const CopyOptions& o,
                     CopyStats& stats, bool top = false) {
+  const std::string target = rooted(target_in);
   const struct stat& st = e.st;
   mode_t mode = o.chmod ? *o.chmod : (st.st_mode & 07777);
   Owner own = o.chown.value_or(Owner{});
@@ -189,6 +202,12 @@ Result<> copy_entry(const SourceTree::Entry& e, Dirs& dirs, const std::string& t
   int dfd = HOIST_TRY(dirs.get(parent_of(target)));
   stats.entries++;
   if (S_ISDIR(st.st_mode)) {
+    // A symlink to a directory (merged-usr's /bin -> usr/bin) is followed,
+    // not replaced: the entries go where it points, inside the root.
+    struct stat lst;
+    if (::fstatat(dfd, name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode) &&
+        is_dir_in_root(dirs.root(), target))
+      return {};
     HOIST_CHECK(clear_target(dfd, name, true, target));
     if (::mkdirat(dfd, name.c_str(), 0700) != 0) {
       if (errno != EEXIST) return fail(Error::from_errno(errno, "cannot create '" + target + "'"));
@@ -234,6 +253,7 @@ Result<> extract_archive_into(const sys::Fd& dest_root, const std::string& dest_
   auto plain = HOIST_TRY(archive::open_any_decompressed(raw));
   archive::ApplyOptions ao;
   ao.threads = 1;
+  ao.whiteouts = archive::WhiteoutMode::kNone;  // docker extracts ".wh." entries as files
   (void)HOIST_TRY(archive::apply_tar(*plain, dir, ao));
   return {};
 }
@@ -264,7 +284,7 @@ Result<CopyStats> copy_sources(const SourceTree& tree, const std::vector<std::st
     HOIST_CHECK(tree.walk(src, options.excludes, [&](const SourceTree::Entry& e) -> Result<> {
       if (e.path.empty()) {
         bool dir = S_ISDIR(e.st.st_mode);
-        if (options.parents && src != ".") base = join(dest, src);
+        if (options.parents && src != ".") base = join(dest, rooted(src).substr(1));
         else if (dir) base = dest;
         else base = dest_is_dir ? join(dest, base_of(src == "." ? std::string() : src)) : dest;
         // A directory's contents go into `base`, made with the source
@@ -281,8 +301,10 @@ namespace {
 
 // A new regular file at `dest` (replacing what is there), filled by `fill`,
 // then given its mode, owner and mtime.
-Result<> make_file(const sys::Fd& dest_root, const std::string& dest, mode_t mode, const CopyOptions& options,
+Result<> make_file(const sys::Fd& dest_root, const std::string& dest_in, mode_t mode, const CopyOptions& options,
                    int64_t mtime, const std::function<Result<>(int)>& fill) {
+  const std::string dest = rooted(dest_in);
+  if (dest == "/") return fail(Errc::kInvalidArgument, "cannot write a file over the root directory");
   Dirs dirs(dest_root, options);
   int dfd = HOIST_TRY(dirs.get(parent_of(dest)));
   std::string name = base_of(dest);

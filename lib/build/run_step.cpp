@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <fmt/core.h>
@@ -189,24 +190,51 @@ Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch
   return res;
 }
 
+namespace {
+
+// The parent directory of `path` ("/etc/hosts": "etc") under `top`, each
+// component opened without following a symlink (a RUN may have made /etc one,
+// pointing anywhere on the host); none when one is missing or not a directory.
+std::optional<sys::Fd> parent_no_follow(const std::string& top, std::string_view path) {
+  int fd = ::open(top.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  sys::Fd dir(fd);
+  path.remove_prefix(1);
+  for (auto slash = path.find('/'); slash != std::string_view::npos; slash = path.find('/')) {
+    std::string name(path.substr(0, slash));
+    int sub = ::openat(dir.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) return std::nullopt;
+    dir = sys::Fd(sub);
+    path.remove_prefix(slash + 1);
+  }
+  return dir;
+}
+
+std::string base_name(std::string_view path) { return std::string(path.substr(path.rfind('/') + 1)); }
+
+}  // namespace
+
 std::vector<std::string> missing_mount_points(const std::string& rootfs) {
   std::vector<std::string> out;
   for (const char* p : kMountPoints) {
+    auto dir = parent_no_follow(rootfs, p);
     struct stat st;
-    if (::lstat((rootfs + p).c_str(), &st) != 0 && errno == ENOENT) out.emplace_back(p);
+    if (!dir || (::fstatat(dir->get(), base_name(p).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT))
+      out.emplace_back(p);
   }
   return out;
 }
 
 Result<> clean_mount_points(const std::string& upper, const std::vector<std::string>& missing) {
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    std::string path = upper + *it;
+    auto dir = parent_no_follow(upper, *it);
+    std::string name = base_name(*it), path = upper + *it;
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) continue;
+    if (!dir || ::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (S_ISREG(st.st_mode) && st.st_size == 0) {
-      if (::unlink(path.c_str()) != 0) return fail(Error::from_errno(errno, "cannot remove '" + path + "'"));
+      if (::unlinkat(dir->get(), name.c_str(), 0) != 0) return fail(Error::from_errno(errno, "cannot remove '" + path + "'"));
     } else if (S_ISDIR(st.st_mode)) {
-      if (::rmdir(path.c_str()) != 0 && errno != ENOTEMPTY && errno != EEXIST)
+      if (::unlinkat(dir->get(), name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOTEMPTY && errno != EEXIST)
         return fail(Error::from_errno(errno, "cannot remove '" + path + "'"));
     }
   }

@@ -85,6 +85,10 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
                              const std::function<Result<>(StepRoot&)>& work, bool link) {
   auto chain = unpack::chain_ids(s.config.rootfs.diff_ids);
   inputs["parent"] = link || chain.empty() ? std::string() : chain.back().str();
+  // The layer's bytes depend on these too: file mtimes are clamped to the
+  // epoch (heredocs and downloads get it), and the format names its media type.
+  inputs["epoch"] = o_.timestamp_now ? json("now") : json(o_.source_date_epoch);
+  inputs["format"] = o_.format == ImageFormat::kDocker ? "docker" : "oci";
   digest::Digest key = cache_key(inputs);
   cur_.cache_key = key.str();
   image::Descriptor layer;

@@ -39,6 +39,14 @@ class SignalWaiter {
     sigaddset(&set_, SIGTERM);
     sigaddset(&set_, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    // A signal ignored when it is sent is discarded by whichever thread takes
+    // it, even one that waits for it: a shell starts background jobs with
+    // SIGINT ignored, and `kill -INT` must still stop them (as Go's
+    // signal.Notify does for skopeo and buildah). Blocked, so the default
+    // action never runs. An ignored SIGHUP (nohup) stays ignored.
+    struct sigaction dfl = {};
+    dfl.sa_handler = SIG_DFL;
+    for (int s : {SIGINT, SIGTERM}) ::sigaction(s, &dfl, nullptr);
     thread_ = std::jthread([this](std::stop_token st) { loop(st); });
   }
   ~SignalWaiter() {

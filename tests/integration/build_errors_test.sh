@@ -78,27 +78,31 @@ assert_match "linux/s390x.*only for its own platform" "$(cat "$T/err")" "message
 
 mounts_under() { grep -c " $1" /proc/self/mountinfo || true; }
 step "an interrupted build (SIGINT during a RUN) exits 130 and leaves nothing running or mounted"
-printf 'FROM %s\nRUN echo cached > /c\nRUN echo started-marker-%s; sleep 300\n' "$BASE" "$$" >"$C/Dockerfile"
-"$HOIST_BIN/hoist-build" --store "$S" --progress plain -t "$REG_HOST/test/int:1" "$C" >"$T/out" 2>"$T/err" &
+# The RUN's sleep is told apart from any other on the machine by its argument.
+nap=$((300000 + $$))
+printf 'FROM %s\nRUN echo cached > /c\nRUN echo started-marker-%s; sleep %s\n' "$BASE" "$$" "$nap" >"$C/Dockerfile"
+# Each build writes a log of its own: a wait on a shared one could see the last build's marker.
+"$HOIST_BIN/hoist-build" --store "$S" --progress plain -t "$REG_HOST/test/int:1" "$C" >"$T/out" 2>"$T/err-int" &
 pid=$!
 on_exit "kill -KILL $pid 2>/dev/null"
-wait_until "grep -q 'started-marker-$$' '$T/err'" || fail "the RUN never started: $(cat "$T/err")"
+wait_until "grep -q '^#3 | started-marker-$$' '$T/err-int'" || fail "the RUN never started: $(cat "$T/err-int")"
 kill -INT "$pid"
 rc=0
 wait "$pid" || rc=$?
 assert_eq 130 "$rc" "exit status of an interrupted build"
-wait_until "! pgrep -f 'sleep 300' >/dev/null" || fail "the RUN's process outlived the build"
+wait_until "! pgrep -fx 'sleep $nap' >/dev/null" || fail "the RUN's process outlived the build"
 assert_eq 0 "$(mounts_under "$S")" "mounts left under the store"
 assert_eq "" "$(store_ref_digest "$S" "$REG_HOST/test/int:1")" "ref of an interrupted build"
 
 step "kill -9 of the build during a RUN: the container dies with it, no mount remains"
-"$HOIST_BIN/hoist-build" --store "$S" --progress plain -t "$REG_HOST/test/int:1" "$C" >"$T/out" 2>"$T/err" &
+"$HOIST_BIN/hoist-build" --store "$S" --progress plain -t "$REG_HOST/test/int:1" "$C" >"$T/out" 2>"$T/err-kill" &
 pid=$!
-wait_until "grep -q 'started-marker-$$' '$T/err'" || fail "the RUN never started: $(cat "$T/err")"
-grep -q '^#2 CACHED$' "$T/err" || fail "the step finished before the interrupt was not cached: $(cat "$T/err")"
+on_exit "kill -KILL $pid 2>/dev/null"
+wait_until "grep -q '^#3 | started-marker-$$' '$T/err-kill'" || fail "the RUN never started: $(cat "$T/err-kill")"
+grep -q '^#2 CACHED$' "$T/err-kill" || fail "the step finished before the interrupt was not cached: $(cat "$T/err-kill")"
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
-wait_until "! pgrep -f 'sleep 300' >/dev/null" || fail "the RUN's process outlived a killed build"
+wait_until "! pgrep -fx 'sleep $nap' >/dev/null" || fail "the RUN's process outlived a killed build"
 assert_eq 0 "$(mounts_under "$S")" "mounts left under the store"
 
 step "the next build after a kill cleans up and works"

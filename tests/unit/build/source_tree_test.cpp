@@ -142,3 +142,42 @@ TEST_CASE("chmod values are octal") {
   CHECK(!parse_chmod("u+x"));
   CHECK(!parse_chmod("99"));
 }
+
+TEST_CASE("a destination climbing with .. stays inside the root, even through missing directories") {
+  Dir dst, outside;
+  auto root = sys::open_file(dst.root.string(), O_PATH | O_DIRECTORY).value();
+  // COPY <<../../NAME /missing/ : the heredoc's name joined to a missing directory.
+  std::string climb = "/missing";
+  for (int i = 0; i < 16; ++i) climb += "/..";
+  auto r = write_file_into(root, climb + outside.root.string() + "/pwned", "x", CopyOptions{}, 0);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+  CHECK(!fs::exists(outside.root / "pwned"));
+  CHECK(read(dst.root / outside.root.relative_path() / "pwned") == "x");
+  // A name that cleans to the root itself is refused, not written over it.
+  CHECK(!write_file_into(root, "/missing/..", "x", CopyOptions{}, 0));
+}
+
+TEST_CASE("COPY --parents of a source with .. keeps its path below the destination") {
+  Dir src, dst;
+  src.put("a/f", "payload");
+  auto t = tree(src);
+  auto root = sys::open_file(dst.root.string(), O_PATH | O_DIRECTORY).value();
+  CopyOptions o;
+  o.parents = true;
+  auto r = copy_sources(t, {"../../a/f"}, root, "/missing/deeper", true, o);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+  CHECK(read(dst.root / "missing/deeper/a/f") == "payload");
+}
+
+TEST_CASE("a directory copied onto a symlink to a directory goes through it (merged /usr)") {
+  Dir src, dst;
+  src.put("bin/tool", "t");
+  fs::create_directories(dst.root / "usr/bin");
+  fs::create_symlink("usr/bin", dst.root / "bin");
+  auto t = tree(src);
+  auto root = sys::open_file(dst.root.string(), O_PATH | O_DIRECTORY).value();
+  auto r = copy_sources(t, {"bin"}, root, "/bin", true, CopyOptions{});
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+  CHECK(fs::is_symlink(dst.root / "bin"));
+  CHECK(read(dst.root / "usr/bin/tool") == "t");
+}
