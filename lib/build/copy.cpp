@@ -223,7 +223,9 @@ Result<> copy_entry(const SourceTree::Entry& e, Dirs& dirs, const std::string& t
     sys::Fd out(fd);
     stats.bytes += HOIST_TRY(copy_data(in.get(), out.get(), uint64_t(st.st_size), target));
     stats.files++;
-    HOIST_CHECK(copy_xattrs(in.get(), out.get(), target));
+    // The xattrs after the owner: a chown drops security.capability.
+    HOIST_CHECK(set_meta(dfd, name, mode, own, st, target));
+    return copy_xattrs(in.get(), out.get(), target);
   } else if (S_ISLNK(st.st_mode)) {
     char buf[4096];
     ssize_t n = ::readlinkat(e.dirfd, e.name.c_str(), buf, sizeof buf - 1);

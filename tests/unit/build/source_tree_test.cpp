@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -180,4 +181,26 @@ TEST_CASE("a directory copied onto a symlink to a directory goes through it (mer
   REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
   CHECK(fs::is_symlink(dst.root / "bin"));
   CHECK(read(dst.root / "usr/bin/tool") == "t");
+}
+
+TEST_CASE("a copied file keeps its file capabilities through --chown (a chown drops security.capability)") {
+  Dir src, dst;
+  auto f = src.put("f", "x");
+  // vfs_cap_data, revision 2: cap_net_bind_service (10) permitted and effective.
+  struct {
+    uint32_t magic_etc;
+    struct { uint32_t permitted, inheritable; } data[2];
+  } cap = {0x02000000 | 0x1, {{1u << 10, 0}, {0, 0}}};
+  if (::setxattr(f.c_str(), "security.capability", &cap, sizeof cap, 0) != 0) return;  // not root, or no xattrs
+  auto t = tree(src);
+  auto root = sys::open_file(dst.root.string(), O_PATH | O_DIRECTORY).value();
+  CopyOptions o;
+  o.chown = Owner{1000, 1000};
+  REQUIRE(copy_sources(t, {"f"}, root, "/f", false, o));
+  decltype(cap) got = {};
+  CHECK(::getxattr((dst.root / "f").c_str(), "security.capability", &got, sizeof got) == ssize_t(sizeof got));
+  CHECK(got.data[0].permitted == 1u << 10);
+  struct stat st;
+  REQUIRE(::stat((dst.root / "f").c_str(), &st) == 0);
+  CHECK(st.st_uid == 1000);
 }
