@@ -29,8 +29,9 @@
 //   - overlay_upper: a char device 0/0 is an overlay whiteout and becomes an
 //     empty regular file "DIR/.wh.NAME", mode 0600, the device's owner and mtime
 //     (never a hardlink, though overlayfs links its whiteouts to one inode); a
-//     directory with trusted.overlay.opaque (or user.overlay.opaque, for
-//     userxattr mounts) = "y" is written, then "DIR/.wh..wh..opq" first among
+//     directory with trusted.overlay.opaque = "y" (the namespace of hoist's
+//     own mounts: a user.overlay.* xattr the image's files carry is neither a
+//     marker nor written) is written, then "DIR/.wh..wh..opq" first among
 //     its children: an empty regular file with the directory's permission bits
 //     and owner and mtime 0 (moby leaves its ModTime zero). A redirect or
 //     metacopy xattr (their data lives in a lower layer) is kUnsupported: mount

@@ -506,3 +506,21 @@ TEST_CASE("tree tar: overlay metadata it cannot express is refused; an opaque ro
   CHECK(r.error().code() == Errc::kUnsupported);
   CHECK(must_tar(up).stats.files == 1);  // outside overlay mode: just a private xattr, dropped
 }
+
+TEST_CASE("tree tar: an image's own user.overlay.* xattrs are neither markers nor written") {
+  Sandbox s;
+  std::string up = s.dir + "/up";
+  mkfile(up + "/d/f", "f");
+  mkfile(up + "/g", "g");
+  if (::lsetxattr((up + "/d").c_str(), "user.overlay.opaque", "y", 1, 0) != 0) {
+    MESSAGE("no user xattrs here: skipped");
+    return;
+  }
+  REQUIRE(::lsetxattr((up + "/g").c_str(), "user.overlay.redirect", "/x", 2, 0) == 0);
+  TreeTarOptions o;
+  o.overlay_upper = true;
+  Tarred t = must_tar(up, o);
+  CHECK(names_of(t.bytes) == std::vector<std::string>{"d/", "d/f", "g"});
+  CHECK(t.stats.opaque_dirs == 0);
+  CHECK(t.bytes.find("user.overlay") == std::string::npos);
+}
