@@ -14,7 +14,7 @@
 #include "http/client.h"
 #include "io/fd_stream.h"
 #include "io/hashing.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 
 namespace hoist::build::detail {

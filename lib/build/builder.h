@@ -19,6 +19,8 @@
 #include "build/content_hash.h"
 #include "build/copy.h"
 #include "build/options.h"
+#include "build/run_mounts.h"
+#include "build/run_step.h"
 #include "util/step_progress.h"
 #include "build/source_tree.h"
 #include "build/step_root.h"
@@ -120,6 +122,14 @@ class Builder {
   Result<> layer_step(StageState& s, StepInfo& info, nlohmann::json inputs, const std::string& created_by,
                       const std::function<Result<>(StepRoot&)>& work, bool link = false);
   Result<SourceTree*> context();
+  // run_mounts.cpp: RUN --mount. plan_mounts() parses and resolves c's
+  // mounts and sets *key to what they add to the step's cache key;
+  // make_mounts() makes them for the RUN on its root (in `scratch`), adding
+  // them (and secrets' variables and masks) to *spec.
+  Result<std::vector<PlannedMount>> plan_mounts(const StageState& s, const dockerfile::RunCmd& c,
+                                                nlohmann::json* key);
+  Result<> make_mounts(std::vector<PlannedMount>& plans, const std::string& scratch, RunSpec* spec,
+                       HeldMounts* held);
   // The tree COPY --from names: a stage's root or an image's.
   Result<std::unique_ptr<ReadOnlyRoot>> from_root(const std::string& from, size_t stage_index,
                                                   std::string* key_part);

@@ -10,7 +10,8 @@
 //                give equal keys whichever steps made them); "" for scratch
 //   RUN          the argv as run (SHELL applied), the environment the
 //                command sees (ENV and the build args in scope, in order),
-//                USER, WORKDIR, --network and the mounts
+//                USER, WORKDIR, --network and the mounts (run_mounts.h says
+//                what each type adds: never a secret's value)
 //   COPY, ADD    sources and destination as expanded, --from (the source
 //                stage's ChainID, or the image's digest), --chown, --chmod,
 //                --link, --exclude, --parents, and "content": the digest of

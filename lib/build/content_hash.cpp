@@ -9,7 +9,7 @@
 #include <fmt/core.h>
 
 #include "archive/worker_pool.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 
 namespace hoist::build {

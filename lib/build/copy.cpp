@@ -15,7 +15,7 @@
 #include "archive/apply.h"
 #include "dockerfile/glob.h"
 #include "io/fd_stream.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 #include "sys/tree.h"
 

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "build/builder.h"
+#include "dockerfile/runmount.h"
 #include "ref/platform.h"
 #include "util/strings.h"
 
@@ -78,7 +79,8 @@ Result<> Builder::plan() {
     target_ = t->index;
   }
 
-  // The stages the target needs: its base and the stages it copies from, and theirs.
+  // The stages the target needs: its base and the stages it copies or mounts
+  // from, and theirs.
   stages_.resize(df_.stages.size());
   std::vector<bool> need(df_.stages.size(), false);
   std::vector<size_t> todo{target_};
@@ -93,6 +95,13 @@ Result<> Builder::plan() {
     for (const auto& c : st.commands) {
       if (const auto* cp = std::get_if<dockerfile::CopyCmd>(&c); cp && !cp->from.empty())
         if (auto j = stage_ref(cp->from, i)) todo.push_back(*j);
+      if (const auto* run = std::get_if<dockerfile::RunCmd>(&c)) {
+        for (const auto& text : run->mounts) {
+          auto m = dockerfile::parse_mount(text);  // a bad one fails at its step
+          if (m && !m->from.empty())
+            if (auto j = stage_ref(m->from, i)) todo.push_back(*j);
+        }
+      }
     }
   }
   for (size_t i = 0; i < need.size(); ++i) {

@@ -6,7 +6,7 @@
 #include "image/media_types.h"
 #include "io/gzip.h"
 #include "io/hashing.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::build {
 

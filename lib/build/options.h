@@ -42,6 +42,9 @@ struct BuildOptions {
   bool timestamp_now = false;  // --timestamp now: the wall clock, not reproducible
   std::string store_dir;       // "" = the default store
   transport::RegistryOptions registry;  // for pulling bases (FROM, COPY --from=image)
+  // --secret: id -> value, for RUN --mount=type=secret (never in a layer, a
+  // cache key, the history or the output).
+  std::map<std::string, std::string> secrets;
   int jobs = 4;                // concurrent hashing and downloads
   std::stop_token stop;
 };

@@ -18,7 +18,7 @@
 #include "bundle/spec.h"
 #include "image/config.h"
 #include "runtime/container.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 #include "util/log.h"
 
@@ -49,11 +49,24 @@ Result<> copy_host_file(const std::string& from, const std::string& to, std::str
   return fd.close();
 }
 
+// `line` with every occurrence of each secret replaced by "****". A secret
+// that is only part of a line's bytes (split over two 64 KiB pieces) escapes;
+// a line of that length is not a log line.
+std::string redact(std::string_view line, const std::vector<std::string>& secrets) {
+  std::string out(line);
+  for (const auto& s : secrets) {
+    if (s.empty()) continue;
+    for (size_t at = out.find(s); at != std::string::npos; at = out.find(s, at + 4)) out.replace(at, s.size(), "****");
+  }
+  return out;
+}
+
 // Splits what the step writes into lines for on_line, keeping the last ones.
 class LineReader {
  public:
-  LineReader(sys::Fd fd, const std::function<void(std::string_view)>& on_line)
-      : fd_(std::move(fd)), on_line_(on_line), thread_([this] { loop(); }) {}
+  LineReader(sys::Fd fd, const std::function<void(std::string_view)>& on_line,
+             const std::vector<std::string>& redact)
+      : fd_(std::move(fd)), on_line_(on_line), redact_(redact), thread_([this] { loop(); }) {}
   ~LineReader() { (void)finish(); }
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -84,8 +97,14 @@ class LineReader {
     }
     if (!pending.empty()) line(pending);
   }
-  void line(std::string_view l) {
-    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+  void line(std::string_view raw) {
+    if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+    std::string masked;
+    std::string_view l = raw;
+    if (!redact_.empty()) {
+      masked = redact(raw, redact_);
+      l = masked;
+    }
     if (on_line_) on_line_(l);
     tail_.emplace_back(l);
     if (tail_.size() > kTailLines) tail_.pop_front();
@@ -93,6 +112,7 @@ class LineReader {
 
   sys::Fd fd_;
   const std::function<void(std::string_view)>& on_line_;
+  const std::vector<std::string>& redact_;
   std::deque<std::string> tail_;
   std::thread thread_;
 };
@@ -142,6 +162,11 @@ Result<json> make_run_spec(const std::string& rootfs, const std::string& scratch
                              {"type", "bind"},
                              {"source", scratch + "/" + f},
                              {"options", json::array({"rbind", "rw", "nosuid", "nodev"})}});
+  for (const auto& m : spec.mounts) {
+    json one = {{"destination", m.destination}, {"type", m.type}, {"options", m.options}};
+    one["source"] = m.type == "bind" ? m.source : m.type;
+    doc["mounts"].push_back(std::move(one));
+  }
   return doc;
 }
 
@@ -167,7 +192,7 @@ Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch
   if (::pipe2(p, O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "cannot create a pipe"));
   sys::Fd read_end(p[0]), write_end(p[1]);
   auto null = HOIST_TRY(sys::open_file("/dev/null", O_RDONLY));
-  LineReader reader(std::move(read_end), on_line);
+  LineReader reader(std::move(read_end), on_line, spec.redact);
 
   runtime::RunOptions ro;
   ro.root = scratch + "/state";
@@ -214,9 +239,18 @@ std::string base_name(std::string_view path) { return std::string(path.substr(pa
 
 }  // namespace
 
-std::vector<std::string> missing_mount_points(const std::string& rootfs) {
+std::vector<std::string> missing_mount_points(const std::string& rootfs, const std::vector<std::string>& extra) {
+  std::vector<std::string> paths(std::begin(kMountPoints), std::end(kMountPoints));
+  for (const auto& t : extra) {
+    // "/a/b/c": "/a", "/a/b", "/a/b/c", each once, parents first.
+    for (size_t slash = t.find('/', 1);; slash = t.find('/', slash + 1)) {
+      std::string p = t.substr(0, slash);
+      if (p.size() > 1 && std::find(paths.begin(), paths.end(), p) == paths.end()) paths.push_back(p);
+      if (slash == std::string::npos) break;
+    }
+  }
   std::vector<std::string> out;
-  for (const char* p : kMountPoints) {
+  for (const auto& p : paths) {
     auto dir = parent_no_follow(rootfs, p);
     struct stat st;
     if (!dir || (::fstatat(dir->get(), base_name(p).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT))

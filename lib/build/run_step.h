@@ -25,6 +25,14 @@
 
 namespace hoist::build {
 
+// A mount the step gets besides the runtime's own (RUN --mount).
+struct RunMount {
+  std::string destination;      // absolute, inside the container
+  std::string type = "bind";    // "bind" or "tmpfs"
+  std::string source;           // bind: the host path
+  std::vector<std::string> options;
+};
+
 struct RunSpec {
   std::vector<std::string> args;  // argv; argv[0] is looked up along the env's PATH
   std::vector<std::string> env;   // KEY=VALUE, PATH added when missing
@@ -36,6 +44,10 @@ struct RunSpec {
   // "#!" line): container path under /dev (a tmpfs) -> content, bound in
   // read-only and executable.
   std::vector<std::pair<std::string, std::string>> files;
+  std::vector<RunMount> mounts;     // after the runtime's, in order
+  // Secret values: each occurrence in an output line (on_line and the tail)
+  // is shown as "****".
+  std::vector<std::string> redact;
 };
 
 struct RunResult {
@@ -55,10 +67,11 @@ Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch
                            const std::function<void(std::string_view)>& on_line, std::stop_token stop);
 
 // The paths the runtime mounts over (/proc, /dev, /sys, /etc/hosts,
-// /etc/resolv.conf, ...) that do not exist in `rootfs` now, deepest last;
+// /etc/resolv.conf, ...) and `extra` (RUN --mount targets, absolute and
+// cleaned) with their parents, those that do not exist in `rootfs` now, deepest last;
 // clean_mount_points() removes those of them that appeared in `upper` as
 // empty files or empty directories.
-std::vector<std::string> missing_mount_points(const std::string& rootfs);
+std::vector<std::string> missing_mount_points(const std::string& rootfs, const std::vector<std::string>& extra = {});
 Result<> clean_mount_points(const std::string& upper, const std::vector<std::string>& missing);
 
 }  // namespace hoist::build

@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "dockerfile/glob.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 #include "sys/tree.h"
 #include "util/strings.h"

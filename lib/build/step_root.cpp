@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/overlay.h"
 
 namespace hoist::build {

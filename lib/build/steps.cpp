@@ -14,7 +14,7 @@
 #include "build/run_step.h"
 #include "bundle/user.h"
 #include "dockerfile/glob.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 #include "util/strings.h"
 
@@ -125,8 +125,8 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
 }
 
 Result<> Builder::run_cmd(StageState& s, const dockerfile::RunCmd& c, StepInfo& info) {
-  if (!c.mounts.empty())
-    return fail(Errc::kUnsupported, "RUN --mount is not supported yet (secrets and cache mounts come with CI builds)");
+  json mounts_key;
+  auto mounts = HOIST_TRY(plan_mounts(s, c, &mounts_key));
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> heredoc_files;
   const auto& files = c.cmd.files;
@@ -178,11 +178,17 @@ Result<> Builder::run_cmd(StageState& s, const dockerfile::RunCmd& c, StepInfo& 
   for (const auto& [path, body] : heredoc_files) scripts.push_back({path, digest::sha256_of(body).str()});
   json inputs = {{"kind", "run"},      {"argv", argv},  {"scripts", scripts},          {"env", run_env(s)}, {"user", spec.user},
                  {"workdir", spec.workdir}, {"network", spec.network_none ? "none" : "host"}};
+  if (!mounts.empty()) inputs["mounts"] = mounts_key;
   std::string created_by = "RUN " + run_command_string(argv, s);
   return layer_step(s, info, inputs, created_by, [&](StepRoot& root) -> Result<> {
-    auto missing = missing_mount_points(root.merged());
+    HeldMounts held;
+    RunSpec run = spec;  // a cache hit never sees the secrets
+    HOIST_CHECK(make_mounts(mounts, root.scratch(), &run, &held));
+    std::vector<std::string> targets;
+    for (const auto& m : run.mounts) targets.push_back(m.destination);
+    auto missing = missing_mount_points(root.merged(), targets);
     auto on_line = [&](std::string_view line) { progress_.step_output(info, line); };
-    auto res = HOIST_TRY(run_step(root.merged(), root.scratch(), spec, on_line, o_.stop));
+    auto res = HOIST_TRY(run_step(root.merged(), root.scratch(), run, on_line, o_.stop));
     if (res.exit_code != 0) {
       std::string argv_text;
       for (const auto& a : argv) argv_text += (argv_text.empty() ? "" : " ") + a;

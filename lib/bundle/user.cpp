@@ -3,7 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 #include "util/strings.h"
 

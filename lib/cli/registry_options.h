@@ -3,7 +3,7 @@
 // hoist-push, hoist-build): --creds, --authfile, --tls-verify, --cert-dir,
 // --insecure-registry, --mirror, --retries. Named as skopeo and podman name them.
 
-#include <cxxopts.hpp>
+#include "cli/cxxopts.h"
 
 #include "transport/open.h"
 

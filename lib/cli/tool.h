@@ -3,7 +3,7 @@
 // Result into an exit code and an error line, the pipe convention (stdout is
 // data, stderr for people) and the progress display (STYLE.md 3.5, 3.10).
 
-#include <cxxopts.hpp>
+#include "cli/cxxopts.h"
 #include <nlohmann/json.hpp>
 
 #include <functional>

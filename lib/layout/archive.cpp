@@ -14,7 +14,7 @@
 #include "layout/tar.h"
 #include "ref/reference.h"
 #include "store/walk.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "util/log.h"
 
 namespace hoist::layout {

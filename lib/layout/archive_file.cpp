@@ -9,7 +9,7 @@
 #include <fmt/core.h>
 
 #include "layout/tar.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::layout {
 namespace {

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "layout/layout.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::layout {
 

@@ -7,7 +7,7 @@
 
 #include "image/media_types.h"
 #include "layout/layout.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::layout {
 namespace {

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/process.h"
 #include "util/strings.h"
 

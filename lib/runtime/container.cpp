@@ -26,7 +26,7 @@
 #include "runtime/hooks.h"
 #include "runtime/launch.h"
 #include "runtime/mounts.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/process.h"
 #include "util/log.h"
 

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <csignal>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/process.h"
 
 namespace hoist::runtime {

@@ -19,7 +19,7 @@
 
 #include "runtime/caps.h"
 #include "runtime/seccomp.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/openat2.h"
 #include "sys/process.h"
 #include "util/strings.h"

@@ -10,7 +10,7 @@
 
 #include <fmt/core.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/process.h"
 
 namespace hoist::runtime {

@@ -13,7 +13,7 @@
 #include <fmt/core.h>
 
 #include "store/lock.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::store {
 namespace {

@@ -19,7 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/media_types.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "util/log.h"
 #include "util/strings.h"
 

@@ -1,6 +1,7 @@
 #include "store/lock.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,12 +9,10 @@
 
 #include <fmt/core.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "util/log.h"
 #include "util/strings.h"
 
-// <sys/file.h>'s declaration; that header is shadowed by lib/sys/file.h.
-extern "C" int flock(int fd, int operation) noexcept;
 
 namespace hoist::store {
 

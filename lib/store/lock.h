@@ -25,9 +25,8 @@ namespace hoist::store {
 
 inline constexpr std::chrono::milliseconds kDefaultLockTimeout{60'000};
 
-// flock(2), retrying EINTR; op is LOCK_SH/LOCK_EX/LOCK_UN [| LOCK_NB] from <fcntl.h>.
-// Returns 0 or -1 with errno set. (<sys/file.h> cannot be included here: on the
-// `-I lib` path it resolves to lib/sys/file.h.)
+// flock(2), retrying EINTR; op is LOCK_SH/LOCK_EX/LOCK_UN [| LOCK_NB] from <sys/file.h>.
+// Returns 0 or -1 with errno set.
 int flock_fd(int fd, int op);
 
 class LockFile {

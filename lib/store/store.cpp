@@ -9,7 +9,7 @@
 
 #include <fmt/core.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::store {
 

@@ -148,6 +148,12 @@ Result<> unmount(const std::string& path) {
   return {};
 }
 
+Result<> mount_tmpfs(const std::string& target, const std::string& data) {
+  if (::mount("tmpfs", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data.c_str()) != 0)
+    return fail(Error::from_errno(errno, "cannot mount a tmpfs at '" + target + "'"));
+  return {};
+}
+
 Result<> enter_private_mount_namespace() {
   if (::unshare(CLONE_NEWNS) != 0) return fail(Error::from_errno(errno, "cannot create a mount namespace"));
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)

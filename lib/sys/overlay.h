@@ -42,6 +42,10 @@ Result<bool> is_mount_root(const std::string& path);
 // umount2(path, UMOUNT_NOFOLLOW). EBUSY keeps its errno ("device or resource busy").
 Result<> unmount(const std::string& path);
 
+// A private tmpfs at `target` (nosuid, nodev, noexec), `data` its options
+// ("mode=0700,size=64m"): where secrets live for a build step, off the disk.
+Result<> mount_tmpfs(const std::string& target, const std::string& data);
+
 // Moves the process into a mount namespace of its own whose mounts are slaves
 // of the host's (host mounts still appear; ours never reach the host). Every
 // mount the process makes afterwards vanishes with it, however it dies

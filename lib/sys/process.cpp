@@ -9,7 +9,7 @@
 #include <csignal>
 #include <cstring>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "util/strings.h"
 
 namespace hoist::sys {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "sys/fd.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "util/strings.h"
 
 namespace hoist::sys {

@@ -13,7 +13,7 @@
 #include "layout/layout.h"
 #include "layout/writer.h"
 #include "store/store.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "transport/store_sink.h"
 
 namespace hoist::transport {

@@ -10,7 +10,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/overlay.h"
 #include "sys/tree.h"
 #include "util/strings.h"

@@ -1,6 +1,7 @@
 #include "unpack/snapshot.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,18 +12,14 @@
 
 #include <fmt/core.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/tree.h"
 
-// <sys/file.h> is shadowed by lib/sys/file.h on the include path (as in store/lock.cpp).
-extern "C" int flock(int fd, int operation) noexcept;
 
 namespace hoist::unpack {
 
 namespace {
 
-constexpr int kLockExclusive = 2;  // LOCK_EX
-constexpr int kLockNoWait = 4;     // LOCK_NB
 
 
 std::atomic<uint64_t> g_temp_counter{0};
@@ -62,7 +59,7 @@ Result<TempDir> TempDir::make(const std::string& tmp_root) {
     sys::Fd f(fd);
     // A cleaner (remove_stale) that locked it first is removing it: start over.
     struct stat st;
-    if (::flock(fd, kLockExclusive | kLockNoWait) != 0 || ::fstat(fd, &st) != 0 || st.st_nlink == 0) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::fstat(fd, &st) != 0 || st.st_nlink == 0) {
       if (attempt < 16) continue;
       return fail(Errc::kIo, "cannot claim a temp directory under '" + tmp_root + "'");
     }
@@ -113,7 +110,7 @@ void Snapshots::remove_stale() {
     }
     sys::Fd f(fd);
     // Held by a live builder: leave it. Ours now: its builder died.
-    if (::flock(fd, kLockExclusive | kLockNoWait) != 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) continue;
     (void)sys::remove_all_at(dfd, n);
   }
 }

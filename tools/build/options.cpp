@@ -13,7 +13,7 @@
 
 #include "cli/registry_options.h"
 #include "ref/platform.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "util/strings.h"
 
 namespace hoist::build_tool {
@@ -64,6 +64,8 @@ void add_options(cxxopts::Options& opts) {
       ("digest-file", "write the manifest's digest to FILE", cxxopts::value<std::string>())
       ("metadata-file", "write the build's metadata as JSON to FILE (digests, tags, each step's cache hit and time)",
        cxxopts::value<std::string>())
+      ("secret", "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret,id=ID (repeatable); "
+       "id=ID alone reads $ID. Never in a layer, the cache or the logs", cxxopts::value<std::vector<std::string>>())
       ("network", "host | none: the network RUN steps get", cxxopts::value<std::string>()->default_value("host"))
       ("source-date-epoch", "unix time for created times and file mtimes (default $SOURCE_DATE_EPOCH, else 0)",
        cxxopts::value<std::string>())
@@ -84,6 +86,42 @@ Result<int64_t> parse_epoch(const std::string& text, const char* what) {
   auto v = parse_u64(trim(text));
   if (!v || *v > uint64_t(INT64_MAX)) return fail(Errc::kUsage, std::string(what) + ": not a unix time: '" + text + "'");
   return int64_t(*v);
+}
+
+// --secret id=ID[,src=FILE|,env=VAR][,type=file|env] (buildx's syntax).
+Result<std::pair<std::string, std::string>> read_secret(const std::string& text) {
+  auto usage = [&](std::string why) {
+    return fail(Errc::kUsage, "--secret '" + text + "': " + why + " (want id=ID,src=FILE or id=ID,env=VAR)");
+  };
+  std::string id, src, env, type;
+  for (auto field : split(text, ',')) {
+    auto eq = field.find('=');
+    if (eq == std::string_view::npos) return usage("'" + std::string(field) + "' is not KEY=VALUE");
+    std::string k(field.substr(0, eq)), v(field.substr(eq + 1));
+    if (k == "id") id = v;
+    else if (k == "src" || k == "source") src = v;
+    else if (k == "env") env = v;
+    else if (k == "type") type = v;
+    else return usage("unknown key '" + k + "'");
+  }
+  if (type == "file" && !src.empty() && !env.empty()) return usage("src= and env= both given");
+  if (type == "env" && env.empty()) {
+    env = src.empty() ? id : src;  // type=env,src=VAR
+    src.clear();
+  }
+  if (type == "file" && src.empty()) src = id;
+  if (!type.empty() && type != "file" && type != "env") return usage("type is file or env");
+  if (id.empty()) id = !env.empty() ? env : src.substr(src.rfind('/') + 1);
+  if (id.empty()) return usage("no id");
+  if (!src.empty() && !env.empty()) return usage("src= and env= both given");
+  if (!src.empty()) {
+    auto v = HOIST_TRY_CTX(sys::read_file(src, 500 << 10), "--secret id=" + id + ": cannot read '" + src + "'");
+    return std::pair{id, std::move(v)};
+  }
+  std::string var = env.empty() ? id : env;
+  const char* v = std::getenv(var.c_str());
+  if (!v) return usage("$" + var + " is not set");
+  return std::pair{id, std::string(v)};
 }
 
 Result<std::string> read_dockerfile(const std::string& path) {
@@ -118,6 +156,10 @@ Result<Parsed> parse(cli::Context& ctx, const cxxopts::ParseResult& args) {
     } else if (const char* v = std::getenv(a.c_str())) {
       b.build_args.emplace_back(a, v);
     }
+  }
+  for (const auto& sec : many(args, "secret")) {
+    auto [id, value] = HOIST_TRY(read_secret(sec));
+    b.secrets[id] = std::move(value);
   }
   for (const auto& l : many(args, "label")) {
     auto eq = l.find('=');

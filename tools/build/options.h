@@ -2,7 +2,7 @@
 // hoist-build's command line: the option table (also what --help shows) and
 // its translation into build::BuildOptions and build::OutputOptions.
 
-#include <cxxopts.hpp>
+#include "cli/cxxopts.h"
 
 #include <string>
 

@@ -11,7 +11,7 @@
 #include "cli/registry_options.h"
 #include "cli/tool.h"
 #include "ref/reference.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "transport/push.h"
 
 namespace {

@@ -17,7 +17,7 @@
 
 #include "runtime/container.h"
 #include "runtime/spec.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/sealed_exe.h"
 #include "sys/signals.h"
 #include "util/log.h"

@@ -19,7 +19,7 @@
 #include "archive/apply.h"
 #include "archive/layer.h"
 #include "io/fd_stream.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::archive::test {
 

@@ -10,7 +10,7 @@
 #include "build/content_hash.h"
 #include "build/copy.h"
 #include "build/source_tree.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 using namespace hoist;
 using namespace hoist::build;

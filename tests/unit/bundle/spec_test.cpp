@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "bundle/user.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 using namespace hoist;
 using namespace hoist::bundle;

@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 using namespace hoist;
 

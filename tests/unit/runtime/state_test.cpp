@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "sys/process.h"
 
 using namespace hoist;

@@ -17,7 +17,7 @@
 #include "image/descriptor.h"
 #include "image/media_types.h"
 #include "store/blob_dir.h"
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 namespace hoist::testing {
 

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 using namespace hoist;
 

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "sys/file.h"
+#include "sys/file_io.h"
 #include "unpack/bundle_writer.h"
 #include "unpack/snapshot.h"
 

@@ -1,4 +1,4 @@
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "sys/file.h"
+#include "sys/file_io.h"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
