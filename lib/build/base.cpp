@@ -112,9 +112,42 @@ Result<> Builder::init_from_base(StageState& s, const std::string& base, const s
 
 Result<std::vector<std::string>> Builder::lowers(const std::vector<image::Descriptor>& layers,
                                                  const std::vector<digest::Digest>& diff_ids) {
+  // Layers found in a registry cache come down now, and only those whose
+  // snapshot is missing.
+  auto chain = unpack::chain_ids(diff_ids);
+  std::vector<image::Descriptor> wanted;
+  for (size_t i = 0; i < layers.size() && i < chain.size(); ++i)
+    if (!snaps_->has(chain[i])) wanted.push_back(layers[i]);
+  HOIST_CHECK(fetch_cached(wanted));
   unpack::BundleOptions bo;
   bo.max_size_hint = "free space in the store, or prune it";
-  return unpack::ensure_snapshots(store_->blobs(), store_dir_, layers, diff_ids, bo, transfers_);
+  auto made = unpack::ensure_snapshots(store_->blobs(), store_dir_, layers, diff_ids, bo, transfers_);
+  if (!made && made.error().code() != Errc::kCancelled) {
+    // A registry cache's record whose layer is not what it says (its diffID):
+    // built again without it.
+    bool remote = false;
+    for (const auto& l : wanted)
+      if (remote_layers_.contains(l.digest)) remote = bad_layers_.insert(l.digest).second || remote;
+    if (remote) warnings_.push_back("a layer from the registry cache does not unpack: " + made.error().message());
+  }
+  return made;
+}
+
+Result<> Builder::fetch_cached(const std::vector<image::Descriptor>& layers) {
+  if (!remote_) return {};
+  for (const auto& l : layers) {
+    if (!remote_->pending(l.digest)) continue;
+    progress_.note(fmt::format("fetching cached layer {} ({:.1f} MiB)", l.digest.str(), double(l.size) / (1 << 20)));
+    auto r = remote_->fetch(l);
+    if (!r) {
+      if (r.error().code() != Errc::kCancelled) {
+        bad_layers_.insert(l.digest);
+        warnings_.push_back(r.error().message());
+      }
+      return r;
+    }
+  }
+  return {};
 }
 
 }  // namespace hoist::build::detail

@@ -19,6 +19,7 @@
 #include "build/content_hash.h"
 #include "build/copy.h"
 #include "build/options.h"
+#include "build/remote_cache.h"
 #include "build/run_mounts.h"
 #include "build/run_step.h"
 #include "util/step_progress.h"
@@ -94,6 +95,10 @@ class Builder {
   Result<BuildResult> run();
 
  private:
+  Result<BuildResult> run_once();
+  // A registry cache's layer into the store when a step needs its bytes; a
+  // failure marks it bad (the build then starts again without it).
+  Result<> fetch_cached(const std::vector<image::Descriptor>& layers);
   // executor.cpp
   Result<> plan();
   Result<> run_stage(size_t index);
@@ -147,6 +152,10 @@ class Builder {
   std::string store_dir_;
   std::unique_ptr<unpack::Snapshots> snaps_;
   std::unique_ptr<Cache> cache_;
+  std::unique_ptr<RemoteCache> remote_;
+  std::vector<RemoteCache::Export> exports_;  // every layer step's record, for --cache-to
+  std::set<digest::Digest> remote_layers_;    // layers of registry cache hits
+  std::set<digest::Digest> bad_layers_;       // those of them that failed to fetch or unpack
   ContentHasher hasher_;
   std::optional<SourceTree> context_;
   std::unique_ptr<transport::Registries> registries_;

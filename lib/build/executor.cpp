@@ -225,6 +225,34 @@ Result<BuildResult> Builder::run() {
   snaps_ = std::make_unique<unpack::Snapshots>(store_dir_ + "/snapshots");
   snaps_->remove_stale();
   cache_ = std::make_unique<Cache>(*store_, o_.no_cache);
+  if (!o_.cache_from.empty() || o_.cache_to) {
+    auto warn = [this](const std::string& m) {
+      progress_.warning(m);
+      warnings_.push_back(m);
+    };
+    remote_ = HOIST_TRY(RemoteCache::open(o_.registry, o_.cache_from, o_.cache_to, *store_, warn));
+  }
+  const int planned_total = total_;
+  for (;;) {
+    size_t bad = bad_layers_.size();
+    auto r = run_once();
+    if (r || bad_layers_.size() == bad || r.error().code() == Errc::kCancelled) return r;
+    // A registry cache's layer that could not be fetched or unpacked: every
+    // record using it is a miss now, and the build starts again (what it
+    // made so far is in the local cache).
+    std::string msg = "the registry cache gave a bad layer (" + r.error().to_string() +
+                      "); building again without it";
+    progress_.warning(msg);
+    warnings_.push_back(msg);
+    stages_.assign(df_.stages.size(), StageState{});
+    reports_.clear();
+    exports_.clear();
+    step_ = 0;
+    total_ = planned_total;
+  }
+}
+
+Result<BuildResult> Builder::run_once() {
   for (size_t i : needed_) HOIST_CHECK(run_stage(i));
   std::vector<std::string> unused;
   for (const auto& [k, v] : build_args_.entries())
@@ -235,7 +263,26 @@ Result<BuildResult> Builder::run() {
     progress_.warning(msg);
     warnings_.push_back(msg);
   }
-  auto res = HOIST_TRY(write_image(stages_[target_]));
+  const StageState& target = stages_[target_];
+  if (remote_) {
+    // The image's layers from a registry cache: into the store, unless a
+    // push to that registry will mount them (build/options.h).
+    std::vector<image::Descriptor> fetch;
+    for (const auto& l : target.layers) {
+      if (!remote_->pending(l.digest)) continue;
+      bool mounted = !o_.push_registries.empty();
+      for (const auto& reg : o_.push_registries)
+        if (!remote_->pending_on(l.digest, reg)) mounted = false;
+      if (!mounted) fetch.push_back(l);
+    }
+    HOIST_CHECK(fetch_cached(fetch));
+  }
+  auto res = HOIST_TRY(write_image(target));
+  if (remote_ && remote_->writes()) {
+    res.cache_exported = remote_->export_records(exports_, o_.jobs, transfers_);
+    progress_.note(fmt::format("exported {} cache records to '{}'", res.cache_exported, *o_.cache_to));
+  }
+  if (remote_) res.cache_bytes_fetched = remote_->bytes_fetched();
   res.steps = reports_;
   res.warnings = warnings_;
   return res;

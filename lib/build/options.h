@@ -45,6 +45,14 @@ struct BuildOptions {
   // --secret: id -> value, for RUN --mount=type=secret (never in a layer, a
   // cache key, the history or the output).
   std::map<std::string, std::string> secrets;
+  // The registry cache (build/remote_cache.h): repositories to read records
+  // from when the local cache misses, and one to write every step's to.
+  std::vector<std::string> cache_from;
+  std::optional<std::string> cache_to;
+  // Registries the image will be pushed to (--push): a layer found in a
+  // registry cache on the same registry is mounted there by the push, so it
+  // is not downloaded unless a step needs its bytes.
+  std::vector<std::string> push_registries;
   int jobs = 4;                // concurrent hashing and downloads
   std::stop_token stop;
 };
@@ -55,6 +63,8 @@ struct StepReport {
   std::string location;     // "Dockerfile:12"
   std::string instruction;  // as written
   bool cached = false;      // served from the cache
+  std::string cache_source; // "local", or the registry cache's repository
+  std::string inputs;       // the cache key's inputs, a JSON object's text ("" without a key)
   bool ran = false;         // did work (ran, copied, made a layer)
   double seconds = 0;
   std::string cache_key;    // "sha256:..", "" for metadata instructions
@@ -66,6 +76,8 @@ struct BuildResult {
   image::Descriptor config;
   std::vector<StepReport> steps;
   std::vector<std::string> warnings;
+  int cache_exported = 0;       // records pushed to --cache-to
+  uint64_t cache_bytes_fetched = 0;  // layer bytes downloaded from --cache-from
 };
 
 }  // namespace hoist::build

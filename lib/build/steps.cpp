@@ -93,12 +93,26 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
   cur_.cache_key = key.str();
   image::Descriptor layer;
   digest::Digest diff_id;
-  if (auto hit = HOIST_TRY(cache_->get(key))) {
+  cur_.inputs = inputs.dump();
+  auto hit = HOIST_TRY(cache_->get(key));
+  if (hit) cur_.cache_source = "local";
+  if (!hit && remote_ && remote_->reads() && !o_.no_cache) {
+    if (auto r = HOIST_TRY(remote_->lookup(key)); r && !bad_layers_.contains(r->record.layer.digest)) {
+      hit = r->record;
+      cur_.cache_source = r->repository;
+      remote_layers_.insert(r->record.layer.digest);
+      HOIST_CHECK(cache_->put(key, r->record));  // usable here once its blob is
+    }
+  }
+  if (hit && bad_layers_.contains(hit->layer.digest)) hit.reset();
+  if (hit) {
     layer = hit->layer;
     diff_id = hit->diff_id;
     cur_.cached = true;
     progress_.step_cached(info);
+    exports_.push_back({key, *hit});
   } else {
+    cur_.cache_source.clear();
     std::vector<std::string> lower;
     if (!link) lower = HOIST_TRY(lowers(s.layers, s.config.rootfs.diff_ids));
     auto root = HOIST_TRY(StepRoot::mount(*snaps_, lower));
@@ -112,7 +126,9 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
     ids.push_back(made.diff_id);
     // link: the layer stands on its own, but its snapshot is the same tree.
     (void)HOIST_TRY(root->adopt(*snaps_, unpack::chain_ids(ids).back()));
-    HOIST_CHECK(cache_->put(key, {made.blob, made.diff_id, inputs}));
+    CacheRecord rec{made.blob, made.diff_id, inputs};
+    HOIST_CHECK(cache_->put(key, rec));
+    exports_.push_back({key, rec});
     layer = made.blob;
     diff_id = made.diff_id;
     cur_.ran = true;

@@ -749,12 +749,13 @@ Result<digest::Digest> RegistryClient::put_manifest(std::string_view repository,
   return computed;
 }
 
-Result<std::vector<std::string>> RegistryClient::list_tags(std::string_view repository) {
+Result<std::vector<std::string>> RegistryClient::list_tags(std::string_view repository, size_t limit) {
   HOIST_CHECK(check_repository(repository));
   auto& ep = *impl_->origin;
   std::string what = fmt::format("cannot list tags of '{}'", impl_->blob_where(repository));
   std::vector<std::string> tags;
   std::string url = fmt::format("{}/v2/{}/tags/list", ep.base, repository);
+  if (limit) url += fmt::format("?n={}", limit);
   for (int page = 0; page < kMaxTagPages; ++page) {
     http::Request req;
     req.url = url;
@@ -773,7 +774,7 @@ Result<std::vector<std::string>> RegistryClient::list_tags(std::string_view repo
         if (t.is_string()) tags.push_back(t.get<std::string>());
     }
     auto next = next_link(resp->headers);
-    if (!next) return tags;
+    if (!next || (limit && tags.size() >= limit)) return tags;
     url = HOIST_TRY_CTX(http::resolve_url(resp->effective_url, *next), what);
   }
   return fail(Errc::kInvalidArgument, fmt::format("{}: more than {} pages", what, kMaxTagPages));

@@ -166,8 +166,9 @@ class RegistryClient {
   // PUT /v2/<repo>/manifests/<reference>; returns the manifest's digest.
   Result<digest::Digest> put_manifest(std::string_view repository, std::string_view reference,
                                       std::string_view bytes, std::string_view content_type);
-  // GET /v2/<repo>/tags/list, following Link rel="next" pages.
-  Result<std::vector<std::string>> list_tags(std::string_view repository);
+  // GET /v2/<repo>/tags/list, following Link rel="next" pages; with `limit`,
+  // one page of at most that many (?n=: "does the repository exist").
+  Result<std::vector<std::string>> list_tags(std::string_view repository, size_t limit = 0);
 
   // The referrers of manifest `subject` as an OCI image index (JSON bytes):
   // GET /v2/<repo>/referrers/<digest>[?artifactType=], or where the registry

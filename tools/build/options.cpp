@@ -11,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "build/remote_cache.h"
 #include "cli/registry_options.h"
 #include "ref/platform.h"
+#include "ref/reference.h"
 #include "sys/file_io.h"
 #include "util/strings.h"
 
@@ -66,6 +68,10 @@ void add_options(cxxopts::Options& opts) {
        cxxopts::value<std::string>())
       ("secret", "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret,id=ID (repeatable); "
        "id=ID alone reads $ID. Never in a layer, the cache or the logs", cxxopts::value<std::vector<std::string>>())
+      ("cache-from", "read build cache records from the registry repository REF when the local cache misses "
+       "(repeatable; REF or type=registry,ref=REF)", cxxopts::value<std::vector<std::string>>())
+      ("cache-to", "write every step's cache record and layer to the registry repository REF (REF or "
+       "type=registry,ref=REF)", cxxopts::value<std::string>())
       ("network", "host | none: the network RUN steps get", cxxopts::value<std::string>()->default_value("host"))
       ("source-date-epoch", "unix time for created times and file mtimes (default $SOURCE_DATE_EPOCH, else 0)",
        cxxopts::value<std::string>())
@@ -195,6 +201,8 @@ Result<Parsed> parse(cli::Context& ctx, const cxxopts::ParseResult& args) {
     if (t == "now") b.timestamp_now = true;
     else b.source_date_epoch = HOIST_TRY(parse_epoch(t, "--timestamp"));
   }
+  for (const auto& c : many(args, "cache-from")) b.cache_from.push_back(HOIST_TRY(build::parse_cache_ref(c, "--cache-from")));
+  if (args.count("cache-to")) b.cache_to = HOIST_TRY(build::parse_cache_ref(args["cache-to"].as<std::string>(), "--cache-to"));
   b.store_dir = ctx.store_dir();
   b.registry = cli::registry_options(args);
   b.jobs = ctx.jobs();
@@ -209,6 +217,12 @@ Result<Parsed> parse(cli::Context& ctx, const cxxopts::ParseResult& args) {
   o.jobs = b.jobs;
   o.stop = b.stop;
   if (o.push && o.tags.empty()) return fail(Errc::kUsage, "--push needs a --tag naming where to push");
+  if (o.push && o.output == "store") {
+    for (const auto& t : o.tags) {
+      auto r = HOIST_TRY_CTX(ref::parse_reference(t), "invalid --tag '" + t + "'");
+      b.push_registries.push_back(r.registry());
+    }
+  }
   if (args.count("iidfile")) p.iidfile = args["iidfile"].as<std::string>();
   if (args.count("digest-file")) p.digest_file = args["digest-file"].as<std::string>();
   if (args.count("metadata-file")) p.metadata_file = args["metadata-file"].as<std::string>();
@@ -222,10 +236,17 @@ Result<> report(cli::Context& ctx, const Parsed& p, const build::BuildResult& bu
   for (const auto& s : built.steps)
     steps.push_back({{"step", s.number}, {"stage", s.stage}, {"location", s.location}, {"instruction", s.instruction},
                      {"cached", s.cached}, {"ran", s.ran}, {"seconds", s.seconds}, {"cacheKey", s.cache_key},
+                     {"cacheSource", s.cache_source},
+                     {"cacheInputs", s.inputs.empty() ? nlohmann::ordered_json(nullptr)
+                                                      : nlohmann::ordered_json::parse(s.inputs)},
                      {"layer", s.layer}});
   nlohmann::ordered_json result = {{"image", out.pinned},       {"digest", built.manifest.digest.str()},
                                    {"config", built.config.digest.str()}, {"tags", out.tags},
                                    {"pushed", out.pushed},       {"warnings", built.warnings}};
+  if (!p.build.cache_from.empty() || p.build.cache_to) {
+    result["cacheExported"] = built.cache_exported;
+    result["cacheBytesFetched"] = built.cache_bytes_fetched;
+  }
   if (!p.metadata_file.empty()) {
     nlohmann::ordered_json meta = result;
     meta["containerimage.digest"] = built.manifest.digest.str();
