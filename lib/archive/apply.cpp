@@ -23,6 +23,8 @@
 #include "archive/path.h"
 #include "archive/worker_pool.h"
 #include "sys/openat2.h"
+#include "sys/overlay.h"
+#include "sys/userns.h"
 #include "sys/tree.h"
 #include "util/strings.h"
 
@@ -124,7 +126,12 @@ constexpr uint32_t kTimesOnly = ~0u;
 class Applier {
  public:
   Applier(const sys::Fd& root, const ApplyOptions& opts)
-      : root_(root), opts_(opts), euid_(::geteuid()), egid_(::getegid()), umask_(current_umask()) {
+      : root_(root),
+        opts_(opts),
+        euid_(::geteuid()),
+        egid_(::getegid()),
+        umask_(current_umask()),
+        userns_(!sys::in_initial_user_namespace()) {
     unsigned n = opts_.threads ? opts_.threads : std::min(std::thread::hardware_concurrency(), kMaxWorkers);
     if (n > 1) pool_.emplace(n, kMaxQueuedBytes, kMaxQueuedJobs);
   }
@@ -297,7 +304,7 @@ class Applier {
     if (!S_ISLNK(st.st_mode)) {
       auto names = HOIST_TRY(list_xattrs_at(ldfd, base));
       for (const auto& k : names) {
-        if (k.starts_with("trusted.overlay.")) continue;
+        if (k.starts_with("trusted.overlay.") || k.starts_with("user.overlay.")) continue;
         auto v = HOIST_TRY(sys::get_xattr_at(ldfd, base, k));
         HOIST_CHECK(sys::set_xattr_at(pfd, base, k, v));
       }
@@ -345,17 +352,29 @@ class Applier {
       return {};
     }
     if (e.uid == euid_ && e.gid == egid_ && !parent_setgid) return {};
-    if (::fchownat(dirfd, name.empty() ? "." : name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fchownat(dirfd, name.empty() ? "." : name.c_str(), e.uid, e.gid, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == EINVAL && userns_) {
+        warn(unmapped_owner(e));
+        return {};
+      }
       return fail(errno_error(errno, "cannot change owner to " + std::to_string(e.uid) + ":" + std::to_string(e.gid)));
+    }
     return {};
+  }
+
+  static std::string unmapped_owner(const TarEntry& e) {
+    return "'" + e.path + "' stays owned by 0: the user namespace maps no id " + std::to_string(e.uid) + ":" +
+           std::to_string(e.gid) + " (give the user more ids in /etc/subuid and /etc/subgid)";
   }
 
   // Code that may run on a worker collects its warnings; the calling thread
   // passes them to warn(), in entry order.
-  static bool skip_xattr(const std::string& key, std::vector<std::string>& warnings) {
+  bool skip_xattr(const std::string& key, std::vector<std::string>& warnings) const {
     // overlayfs reads trusted.overlay.* as instructions (redirects, opaque dirs,
-    // metacopy); a layer must not smuggle them into a snapshot.
-    if (key.starts_with("trusted.overlay.")) {
+    // metacopy), and user.overlay.* when mounted in a user namespace
+    // (userxattr); a layer must not smuggle them into a snapshot.
+    if (key.starts_with("trusted.overlay.") ||
+        (opts_.whiteouts == WhiteoutMode::kOverlay && key.starts_with("user.overlay."))) {
       warnings.push_back("skipping xattr '" + key + "'");
       return true;
     }
@@ -363,7 +382,7 @@ class Applier {
   }
 
   Result<> xattr_failed(int err, const std::string& key, std::vector<std::string>& warnings) const {
-    if (err == ENOTSUP || (opts_.rootless && (err == EPERM || err == EACCES))) {
+    if (err == ENOTSUP || ((opts_.rootless || userns_) && (err == EPERM || err == EACCES))) {
       warnings.push_back("cannot set xattr '" + key + "': " + std::string(std::strerror(err)) + " (skipped)");
       return {};
     }
@@ -449,7 +468,7 @@ class Applier {
       // "this directory, with only this layer's children".
       const CachedDir* p = HOIST_TRY(parent(dir));
       if (opts_.whiteouts == WhiteoutMode::kOverlay)
-        return sys::set_xattr_at(p->fd->get(), "", "trusted.overlay.opaque", "y");
+        return sys::set_xattr_at(p->fd->get(), "", std::string(sys::overlay_xattr_prefix()) + "opaque", "y");
       auto names = HOIST_TRY(sys::list_dir_at(p->fd->get(), ""));
       for (const auto& n : names) {
         if (created_.contains(join(dir, n))) continue;
@@ -541,8 +560,11 @@ class Applier {
       }
     } else if (e.uid != euid_ || e.gid != egid_ || setgid) {
       // Before chmod: chown clears setuid/setgid bits.
-      if (::fchown(fd, e.uid, e.gid) != 0)
-        return fail(errno_error(errno, "cannot change owner to " + std::to_string(e.uid) + ":" + std::to_string(e.gid)));
+      if (::fchown(fd, e.uid, e.gid) != 0) {
+        if (errno != EINVAL || !userns_)
+          return fail(errno_error(errno, "cannot change owner to " + std::to_string(e.uid) + ":" + std::to_string(e.gid)));
+        warnings.push_back(unmapped_owner(e));
+      }
     }
     // After chown: chown clears security.capability.
     HOIST_CHECK(xattrs_fd(fd, e, warnings));
@@ -763,8 +785,8 @@ class Applier {
 
   Result<> special(const TarEntry& e, int pfd, const std::string& base, bool setgid) {
     mode_t type = e.type == EntryType::kChar ? S_IFCHR : e.type == EntryType::kBlock ? S_IFBLK : S_IFIFO;
-    if (type != S_IFIFO && opts_.rootless) {
-      warn("skipping device node '" + e.path + "' (rootless)");
+    if (type != S_IFIFO && (opts_.rootless || userns_)) {
+      warn("skipping device node '" + e.path + "' (" + (opts_.rootless ? "rootless" : "user namespace") + ")");
       return {};
     }
     dev_t dev = type == S_IFIFO ? 0 : makedev(e.dev_major, e.dev_minor);
@@ -825,6 +847,9 @@ class Applier {
   uid_t euid_;
   gid_t egid_;
   mode_t umask_;
+  // In a user namespace (hoist-build unprivileged): device nodes are skipped,
+  // ids it does not map are an owner change refused (EINVAL), kept as 0.
+  bool userns_;
   std::unordered_map<std::string, CachedDir> dirs_;
   bool cache_dirty_ = false;
   std::unordered_set<std::string> created_;

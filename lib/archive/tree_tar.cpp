@@ -18,6 +18,7 @@
 #include "archive/path.h"
 #include "archive/tar_writer.h"
 #include "io/fd_stream.h"
+#include "sys/overlay.h"
 #include "sys/tree.h"
 
 namespace hoist::archive {
@@ -27,8 +28,7 @@ namespace {
 constexpr std::string_view kCapability = "security.capability";
 
 // Overlay's own xattrs, under both namespaces it uses (trusted.* normally,
-// user.* with the userxattr mount option of rootless mounts); hoist-build's
-// mounts use trusted.* (the first).
+// user.* with the userxattr mount option of mounts in a user namespace).
 constexpr std::string_view kOverlayNs[] = {"trusted.overlay.", "user.overlay."};
 
 Error errno_error(int err, std::string_view what, std::string_view path) {
@@ -212,10 +212,10 @@ class TreeWriter {
     bool opaque = false;
     for (auto& k : keys) {
       if (is_overlay_xattr(k)) {
-        // Only the namespace of our own mounts (trusted.*: root, no userxattr)
-        // means anything; an image's or archive's user.overlay.* is never
-        // read as a marker, and neither is ever written to a layer.
-        if (!o_.overlay_upper || !k.starts_with(kOverlayNs[0])) continue;
+        // Only the namespace of our own mounts (trusted.* as root, user.*
+        // with userxattr in a user namespace: sys::overlay_xattr_prefix)
+        // means anything; neither is ever written to a layer.
+        if (!o_.overlay_upper || !k.starts_with(sys::overlay_xattr_prefix())) continue;
         if (k.ends_with(".redirect"))
           return fail(Errc::kUnsupported,
                       fmt::format("cannot write '{}': a redirected overlay directory (mount with redirect_dir=off)", rel));

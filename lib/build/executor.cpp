@@ -219,6 +219,10 @@ Result<> Builder::run_stage(size_t index) {
 }
 
 Result<BuildResult> Builder::run() {
+  for (const auto& w : o_.warnings) {
+    progress_.warning(w);
+    warnings_.push_back(w);
+  }
   HOIST_CHECK(plan());
   store_dir_ = o_.store_dir.empty() ? store::default_store_dir() : o_.store_dir;
   store_ = HOIST_TRY(store::Store::open(store_dir_));

@@ -53,6 +53,9 @@ struct BuildOptions {
   // registry cache on the same registry is mounted there by the push, so it
   // is not downloaded unless a step needs its bytes.
   std::vector<std::string> push_registries;
+  // Warnings of the caller's to report as the build's own (printed with the
+  // steps, in the result): an unprivileged build's limits.
+  std::vector<std::string> warnings;
   int jobs = 4;                // concurrent hashing and downloads
   std::stop_token stop;
 };

@@ -20,6 +20,7 @@
 #include "runtime/container.h"
 #include "sys/file_io.h"
 #include "sys/openat2.h"
+#include "sys/userns.h"
 #include "util/log.h"
 
 namespace hoist::build {
@@ -143,6 +144,17 @@ Result<json> make_run_spec(const std::string& rootfs, const std::string& scratch
   for (const char* c : kDefaultCaps) caps.push_back(c);
   doc["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
   doc["process"]["noNewPrivileges"] = false;
+  if (!sys::gid_mapped(5)) {
+    // A user namespace of one id (hoist-build unprivileged, no /etc/subgid
+    // range) has no group tty: devpts without gid=5.
+    for (auto& m : doc["mounts"]) {
+      if (m.value("type", "") != "devpts" || !m.contains("options")) continue;
+      json opts = json::array();
+      for (auto& o : m["options"])
+        if (o != "gid=5") opts.push_back(o);
+      m["options"] = opts;
+    }
+  }
   // The build's own limits, as docker build gives its daemon's (raising a hard
   // limit needs CAP_SYS_RESOURCE, which a CI container may lack).
   doc["process"].erase("rlimits");

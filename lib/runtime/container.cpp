@@ -27,6 +27,7 @@
 #include "runtime/launch.h"
 #include "runtime/mounts.h"
 #include "sys/file_io.h"
+#include "sys/userns.h"
 #include "sys/process.h"
 #include "util/log.h"
 
@@ -170,7 +171,11 @@ bool sets_limits(const std::optional<Resources>& r) {
 Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   HOIST_CHECK(check_preserved_fds(o.preserve_fds));
   HOIST_CHECK(validate_id(o.id));
-  const bool rootless = ::geteuid() != 0;
+  // Root of a user namespace (hoist-build as an ordinary user) is rootless
+  // as far as the host goes: no cgroups of its own, no device nodes, locked
+  // mount flags.
+  const bool in_userns = !sys::in_initial_user_namespace();
+  const bool rootless = ::geteuid() != 0 || in_userns;
   std::string bundle = HOIST_TRY(real_path(o.bundle));
   p.spec = HOIST_TRY_CTX(load_config(bundle + "/config.json"), "cannot load '" + bundle + "/config.json'");
   Spec& spec = p.spec;
@@ -223,7 +228,7 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   }
   if (spec.find_namespace("time")) return fail(Errc::kUnsupported, "time namespaces are not supported");
   if (!spec.has_namespace("mount")) return fail(Errc::kInvalidArgument, "config must ask for a mount namespace");
-  cfg.in_user_ns = new_user || spec.find_namespace("user");
+  cfg.in_user_ns = new_user || spec.find_namespace("user") || in_userns;
   if (new_user) {
     if (spec.linux_cfg.uid_mappings.empty() || spec.linux_cfg.gid_mappings.empty())
       return fail(Errc::kInvalidArgument, "a user namespace needs uidMappings and gidMappings");
@@ -272,6 +277,12 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   sys::Fd rootfs_fd = HOIST_TRY(sys::open_file(rootfs, O_PATH | O_DIRECTORY));
   HOIST_CHECK(detail::fill_process(cfg, *spec.process, spec.linux_cfg.seccomp, rootfs_fd, warnings));
   for (const auto& w : logged) log::warn("{}", w);
+  if (in_userns && !new_user) {
+    // A namespace whose owner denied setgroups (a one-id map) refuses it to
+    // everyone in it.
+    auto sg = sys::read_file("/proc/self/setgroups", 64);
+    if (sg && sg->starts_with("deny")) cfg.set_groups = false;
+  }
   if (rootless && new_user) {
     // An unprivileged parent may write gid_map only after denying setgroups
     // (user_namespaces(7)); the init then leaves the (empty) groups alone.
@@ -285,6 +296,7 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   l.oom_score_adj = spec.process->oom_score_adj;
 
   p.cgroups = HOIST_TRY(open_cgroups(spec.linux_cfg.cgroups_path, o.id));
+  bool no_cgroup = false;
   if (auto made = p.cgroups->create(); !made) {
     // runc's rootless rule: no cgroup is fine when none can be made and no
     // limit is asked for.
@@ -293,9 +305,14 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
     log::debug("container '{}': no cgroup ({})", o.id, made.error().to_string());
     (void)p.cgroups->destroy();
     p.cgroups = reopen_cgroups({});
+    no_cgroup = true;
   }
   p.cleanup.cgroups = p.cgroups.get();
-  if (spec.linux_cfg.resources) HOIST_CHECK_CTX(p.cgroups->apply(*spec.linux_cfg.resources), "cannot apply resources");
+  // Without a cgroup only the device rules are left to apply, and there is
+  // nothing to apply them to (a rootless runc ignores them too; mknod is
+  // refused in a user namespace anyway).
+  if (spec.linux_cfg.resources && !no_cgroup)
+    HOIST_CHECK_CTX(p.cgroups->apply(*spec.linux_cfg.resources), "cannot apply resources");
   st.cgroup_dirs = p.cgroups->dirs();
   l.cgroups = p.cgroups.get();
   cfg.ops = expand_cgroup_ops(ops, st.cgroup_dirs);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "sys/fd.h"
+#include "sys/userns.h"
 
 namespace hoist::sys {
 
@@ -60,14 +61,20 @@ Result<> mount_new_api(const std::vector<Fd>& lowers, const Fd& upper, const Fd&
       return fail(mount_error(errno, fsfd, "cannot add overlay lower directory"));
     }
   }
+  // In a user namespace overlay keeps (and reads) its xattrs under user.*.
+  if (!in_initial_user_namespace() && ::fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) != 0)
+    return fail(mount_error(errno, fsfd, "cannot set overlay option userxattr"));
   if (upper && ::fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", fd_path(upper).c_str(), 0) != 0)
     return fail(mount_error(errno, fsfd, "cannot set overlay upper directory"));
   if (upper && ::fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", fd_path(work).c_str(), 0) != 0)
     return fail(mount_error(errno, fsfd, "cannot set overlay work directory"));
   // Every change lands in the upper directory as plain files: no directory
-  // renames recorded as redirects, no metadata-only copies pointing below.
-  for (const char* opt : {"redirect_dir", "metacopy"})
-    if (upper && ::fsconfig(fsfd, FSCONFIG_SET_STRING, opt, "off", 0) != 0)
+  // renames recorded as redirects, no metadata-only copies pointing below;
+  // and a redirect met in a lower directory is never followed ("off" follows
+  // them when the module's redirect_always_follow is on, and userxattr
+  // refuses that).
+  for (auto [opt, value] : {std::pair{"redirect_dir", "nofollow"}, std::pair{"metacopy", "off"}})
+    if (::fsconfig(fsfd, FSCONFIG_SET_STRING, opt, value, 0) != 0)
       return fail(mount_error(errno, fsfd, std::string("cannot set overlay option ") + opt));
   if (::fsconfig(fsfd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
     return fail(mount_error(errno, fsfd, "cannot create overlay"));
@@ -85,7 +92,9 @@ Result<> mount_legacy(const std::vector<Fd>& lowers, const Fd& upper, const Fd& 
     if (i) data += ':';
     data += fd_path(lowers[i]);
   }
-  if (upper) data += ",upperdir=" + fd_path(upper) + ",workdir=" + fd_path(work) + ",redirect_dir=off,metacopy=off";
+  if (upper) data += ",upperdir=" + fd_path(upper) + ",workdir=" + fd_path(work);
+  data += ",redirect_dir=nofollow,metacopy=off";
+  if (!in_initial_user_namespace()) data += ",userxattr";
   long page = ::sysconf(_SC_PAGESIZE);
   if (page > 0 && data.size() >= size_t(page))
     return fail(Errc::kUnsupported, "too many layers (" + std::to_string(lowers.size()) +
@@ -146,6 +155,10 @@ Result<> unmount(const std::string& path) {
   if (::umount2(path.c_str(), UMOUNT_NOFOLLOW) != 0)
     return fail(Error::from_errno(errno, "cannot unmount '" + path + "'"));
   return {};
+}
+
+std::string_view overlay_xattr_prefix() {
+  return in_initial_user_namespace() ? "trusted.overlay." : "user.overlay.";
 }
 
 Result<> mount_tmpfs(const std::string& target, const std::string& data) {

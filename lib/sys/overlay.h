@@ -17,6 +17,7 @@
 // gave one ("overlayfs: failed to resolve ...").
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -41,6 +42,12 @@ Result<bool> is_mount_root(const std::string& path);
 
 // umount2(path, UMOUNT_NOFOLLOW). EBUSY keeps its errno ("device or resource busy").
 Result<> unmount(const std::string& path);
+
+// The xattr namespace of the overlays this process mounts: "trusted.overlay."
+// on the host, "user.overlay." in a user namespace (mounted with userxattr:
+// trusted.* needs CAP_SYS_ADMIN on the host). Snapshots made for them
+// (opaque directories) and layers read from their upper directories use it.
+std::string_view overlay_xattr_prefix();
 
 // A private tmpfs at `target` (nosuid, nodev, noexec), `data` its options
 // ("mode=0700,size=64m"): where secrets live for a build step, off the disk.

@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "sys/file_io.h"
+#include "sys/userns.h"
 #include "sys/tree.h"
 
 
@@ -85,6 +86,9 @@ std::vector<digest::Digest> chain_ids(const std::vector<digest::Digest>& diff_id
   }
   return out;
 }
+
+Snapshots::Snapshots(std::string dir)
+    : dir_(sys::in_initial_user_namespace() ? std::move(dir) : std::move(dir) + "/userxattr") {}
 
 std::string Snapshots::path(const digest::Digest& chain_id) const {
   return dir_ + "/" + std::string(chain_id.algorithm_name()) + "/" + chain_id.hex();

@@ -70,7 +70,10 @@ std::vector<digest::Digest> chain_ids(const std::vector<digest::Digest>& diff_id
 class Snapshots {
  public:
   // `dir` is STORE/snapshots; nothing is created until needed.
-  explicit Snapshots(std::string dir) : dir_(std::move(dir)) {}
+  // In a user namespace, DIR/userxattr: those snapshots mark opaque
+  // directories with user.overlay.* (sys::overlay_xattr_prefix), the host's
+  // with trusted.overlay.*, and each kind is read only by its own mounts.
+  explicit Snapshots(std::string dir);
 
   std::string path(const digest::Digest& chain_id) const;  // DIR/sha256/<hex>
   bool has(const digest::Digest& chain_id) const;
