@@ -4,6 +4,7 @@
 // metadata.cpp (the instructions that change only the config) and
 // image_writer.cpp (config and manifest). Not thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -171,6 +172,7 @@ class Builder {
   int step_ = 0;
   int total_ = 0;
   StepReport cur_;                     // the step under way
+  std::chrono::steady_clock::time_point started_;
   std::vector<StepReport> reports_;
   std::vector<std::string> warnings_;
 };

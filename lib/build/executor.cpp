@@ -219,6 +219,7 @@ Result<> Builder::run_stage(size_t index) {
 }
 
 Result<BuildResult> Builder::run() {
+  started_ = std::chrono::steady_clock::now();
   for (const auto& w : o_.warnings) {
     progress_.warning(w);
     warnings_.push_back(w);
@@ -287,6 +288,16 @@ Result<BuildResult> Builder::run_once() {
     progress_.note(fmt::format("exported {} cache records to '{}'", res.cache_exported, *o_.cache_to));
   }
   if (remote_) res.cache_bytes_fetched = remote_->bytes_fetched();
+  // The closing summary (a CI log's last line of the build).
+  int cached = 0, ran = 0;
+  for (const auto& r : reports_) {
+    cached += r.cached;
+    ran += r.ran && !r.cached;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  progress_.note(fmt::format("built {} in {:.1f}s: {} steps, {} cached, {} built{}", res.manifest.digest.str(), secs,
+                             reports_.size(), cached, ran,
+                             warnings_.empty() ? "" : fmt::format(", {} warnings", warnings_.size())));
   res.steps = reports_;
   res.warnings = warnings_;
   return res;

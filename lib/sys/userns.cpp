@@ -67,11 +67,47 @@ Result<> write_proc(const char* file, const std::string& text) {
   return {};
 }
 
+// The ids this namespace maps, each onto itself: "0 0 4294967295" on the
+// host, one line per range in a user namespace.
+std::vector<IdRange> own_map(const char* path) {
+  std::vector<IdRange> out;
+  auto text = read_file(path, 1 << 16);
+  if (!text) return out;
+  for (auto line : split(*text, '\n')) {
+    std::vector<std::string_view> f;
+    for (auto x : split(trim(line), ' '))
+      if (!x.empty()) f.push_back(x);
+    if (f.size() != 3) continue;
+    auto in = parse_u64(f[0]), n = parse_u64(f[2]);
+    if (in && n && *in <= 0xFFFFFFFFu && *n <= 0xFFFFFFFFu) out.push_back({uint32_t(*in), uint32_t(*in), uint32_t(*n)});
+  }
+  return out;
+}
+
+// After fork, before exec: no allocation needed beyond what the strings hold.
+bool write_map(const std::string& path, const std::vector<IdRange>& ranges) {
+  std::string text;
+  for (const auto& r : ranges) text += std::to_string(r.inside) + " " + std::to_string(r.outside) + " " + std::to_string(r.count) + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+  ::close(fd);
+  return ok;
+}
+
 }  // namespace
 
+bool has_effective_cap(int cap) {
+  auto text = read_file("/proc/self/status", 1 << 16);
+  if (!text) return false;
+  auto at = text->find("\nCapEff:");
+  if (at == std::string::npos) return false;
+  uint64_t bits = std::strtoull(text->c_str() + at + 8, nullptr, 16);
+  return cap >= 0 && cap < 64 && (bits >> cap) & 1;
+}
+
 std::string UserNamespace::describe() const {
-  return fmt::format("uid {}; gid {}{}", ranges(uids), ranges(gids),
-                     subordinate ? " (/etc/subuid, /etc/subgid)" : " (one id only: " + why_single + ")");
+  return fmt::format("uid {}; gid {} ({})", ranges(uids), ranges(gids), source);
 }
 
 namespace {
@@ -128,10 +164,17 @@ Result<UserNamespace> enter_user_namespace() {
   std::string name = std::to_string(uid);
   if (const passwd* pw = ::getpwuid(uid); pw && pw->pw_name) name = pw->pw_name;
   UserNamespace ns;
+  // Root with CAP_SETUID/CAP_SETGID maps its namespace's ids onto themselves
+  // (user_namespaces(7): a writer in the parent namespace with those
+  // capabilities may map any id mapped there).
+  const bool root_maps = uid == 0 && has_effective_cap(6 /* CAP_SETGID */) && has_effective_cap(7 /* CAP_SETUID */);
+  std::vector<IdRange> own_uids = root_maps ? own_map("/proc/self/uid_map") : std::vector<IdRange>{};
+  std::vector<IdRange> own_gids = root_maps ? own_map("/proc/self/gid_map") : std::vector<IdRange>{};
   IdRange su = subordinate_range("/etc/subuid", name, uid);
   IdRange sg = subordinate_range("/etc/subgid", name, uid);
   std::string newuidmap = find_helper("newuidmap"), newgidmap = find_helper("newgidmap");
-  if (!su.count) ns.why_single = "no range for '" + name + "' in /etc/subuid";
+  if (!own_uids.empty() && !own_gids.empty()) ns.why_single.clear();
+  else if (!su.count) ns.why_single = "no range for '" + name + "' in /etc/subuid";
   else if (!sg.count) ns.why_single = "no range for '" + name + "' in /etc/subgid";
   else if (newuidmap.empty() || newgidmap.empty()) ns.why_single = "newuidmap and newgidmap are not installed (Debian: uidmap)";
 
@@ -152,6 +195,10 @@ Result<UserNamespace> enter_user_namespace() {
       }
       if (n != 1) ::_exit(1);
       std::string parent = std::to_string(::getppid());
+      if (!own_uids.empty() && !own_gids.empty()) {
+        bool ok = write_map("/proc/" + parent + "/uid_map", own_uids) && write_map("/proc/" + parent + "/gid_map", own_gids);
+        ::_exit(ok ? 0 : 99);
+      }
       int a = run_and_wait({newuidmap, parent, "0", std::to_string(uid), "1", "1", std::to_string(su.outside),
                             std::to_string(su.count)});
       if (a != 0) ::_exit(10 + (a & 0x3f));
@@ -179,8 +226,11 @@ Result<UserNamespace> enter_user_namespace() {
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       ns.subordinate = true;
-      ns.uids = {{0, uint32_t(uid), 1}, su};
-      ns.gids = {{0, uint32_t(gid), 1}, sg};
+      ns.uids = own_uids.empty() ? std::vector<IdRange>{{0, uint32_t(uid), 1}, su} : own_uids;
+      ns.gids = own_gids.empty() ? std::vector<IdRange>{{0, uint32_t(gid), 1}, sg} : own_gids;
+      ns.source = own_uids.empty() ? "/etc/subuid, /etc/subgid" : "root's own ids";
+    } else if (!own_uids.empty()) {
+      ns.why_single = "cannot map root's own ids";
     } else {
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       ns.why_single = fmt::format("{} failed (exit {}; see its message above)", code >= 80 ? "newgidmap" : "newuidmap",
@@ -197,6 +247,7 @@ Result<UserNamespace> enter_user_namespace() {
     HOIST_CHECK(write_proc("gid_map", fmt::format("0 {} 1\n", gid)));
     ns.uids = {{0, uint32_t(uid), 1}};
     ns.gids = {{0, uint32_t(gid), 1}};
+    ns.source = "one id only: " + ns.why_single;
   }
   g_initial.store(0, std::memory_order_relaxed);
   if (::geteuid() != 0) return fail(Errc::kInternal, "not root in the new user namespace");

@@ -2,7 +2,9 @@
 // User namespaces for unprivileged builds: whether this process is in the
 // initial one, and entering a new one as its root (user_namespaces(7)).
 //
-// enter_user_namespace() maps the caller's uid and gid to 0 and, when
+// enter_user_namespace() maps the caller's uid and gid to 0 and, when the
+// caller is root with CAP_SETUID and CAP_SETGID (a CI job container without
+// CAP_SYS_ADMIN), every id of its own namespace to itself; else, when
 // /etc/subuid and /etc/subgid give the user ranges and newuidmap/newgidmap
 // (the setuid helpers of Debian's uidmap) are installed, those ranges to
 // 1..N, written by the helpers (what podman and buildah do). Otherwise one
@@ -26,8 +28,9 @@ struct IdRange {
 
 struct UserNamespace {
   std::vector<IdRange> uids, gids;
-  bool subordinate = false;  // the /etc/subuid ranges are mapped
-  std::string why_single;    // when not: why ("no entry for 'u' in /etc/subuid", ...)
+  bool subordinate = false;  // more than one id is mapped (/etc/subuid ranges, or a root's own ids)
+  std::string source;        // "/etc/subuid, /etc/subgid", "root's own ids", "one id only: WHY"
+  std::string why_single;    // with one id: why ("no range for 'u' in /etc/subuid", ...)
   std::string describe() const;  // "uid 0->1000, 1-65536->100000; gid ..."
 };
 
@@ -40,6 +43,10 @@ bool in_initial_user_namespace();
 IdRange subordinate_range(const std::string& path, const std::string& user, uint32_t id);
 
 Result<UserNamespace> enter_user_namespace();
+
+// Whether the process has capability `cap` (CAP_SYS_ADMIN, ...) in its
+// effective set (/proc/self/status CapEff).
+bool has_effective_cap(int cap);
 
 // Whether this process's user namespace maps group id `gid` (/proc/self/gid_map).
 bool gid_mapped(uint32_t gid);

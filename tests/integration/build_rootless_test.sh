@@ -2,7 +2,8 @@
 # hoist-build as an ordinary user (a user this test creates, run through
 # setpriv): with /etc/subuid ranges it builds in a user namespace through
 # newuidmap, with overlay (userxattr) snapshots, and the image is the one root
-# builds from the same Dockerfile, digest for digest: owners set by chown in a
+# builds from the same Dockerfile, digest for digest (and so does root without
+# CAP_SYS_ADMIN, as in a CI job's container): owners set by chown in a
 # RUN and by COPY --chown, whiteouts and opaque directories, a secret, a cache
 # mount and a bind mount all come out the same. Without subordinate ids it
 # still builds what needs one id, warns, and a chown to another id fails.
@@ -68,6 +69,14 @@ assert_eq "$root_digest" "$(cat "$T/uout")" "the unprivileged build's digest"
 store=$T/home-$U/.local/share/hoist
 assert_file "$store/oci-layout" "the user's own store"
 assert_eq "$U" "$(stat -c %U "$store/blobs")" "the owner of the user's store"
+
+step "root without CAP_SYS_ADMIN (a CI job's container) builds in a user namespace, the same image"
+rc=0
+timeout -k 5 300 setpriv --bounding-set=-sys_admin "$HOIST_BIN/hoist-build" --progress plain -v --store "$T/nocap" \
+  --secret "id=tok,src=$T/secret" "$C" >"$T/nout" 2>"$T/nerr" || rc=$?
+[ "$rc" = 0 ] || { cat "$T/nerr" >&2; fail "the build without CAP_SYS_ADMIN exited $rc"; }
+grep -F "(root's own ids)" "$T/nerr" >/dev/null || fail "-v does not say which mapping: $(cat "$T/nerr")"
+assert_eq "$root_digest" "$(cat "$T/nout")" "the digest built without CAP_SYS_ADMIN"
 
 step "a rebuild as the user is served from its cache"
 as "$U" "$T/uout2" "$T/uerr2" --secret "id=tok,src=$T/secret" "$C" || fail "rebuild: $(cat "$T/uerr2")"

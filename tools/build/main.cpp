@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
   }
   std::optional<hoist::sys::UserNamespace> userns;
   std::optional<hoist::Error> cannot;  // reported when a build is asked for (not for --help)
-  if (::geteuid() != 0) {
+  // CAP_SYS_ADMIN (21) mounts the overlays: root without it (a CI job's
+  // container) builds in a user namespace too.
+  if (::geteuid() != 0 || !hoist::sys::has_effective_cap(21)) {
     // The store stays the user's: uid 0 of the namespace would pick /var/lib/hoist.
     if (!std::getenv("HOIST_STORE")) ::setenv("HOIST_STORE", hoist::store::default_store_dir().c_str(), 1);
     if (auto ns = hoist::sys::enter_user_namespace()) userns = std::move(*ns);
