@@ -26,9 +26,12 @@ Result<std::optional<CacheRecord>> Cache::get(const digest::Digest& key) {
   return rec;
 }
 
+std::string Cache::record_text(const CacheRecord& rec) {
+  return json{{"layer", image::to_json(rec.layer)}, {"diffID", rec.diff_id.str()}, {"inputs", rec.inputs}}.dump();
+}
+
 Result<> Cache::put(const digest::Digest& key, const CacheRecord& rec) {
-  json j = {{"layer", image::to_json(rec.layer)}, {"diffID", rec.diff_id.str()}, {"inputs", rec.inputs}};
-  return store_.index().put_cache(key.str(), j.dump());
+  return store_.index().put_cache(key.str(), record_text(rec));
 }
 
 }  // namespace hoist::build

@@ -51,6 +51,8 @@ class Cache {
   // nullopt on a miss, or when the record is unreadable or its blob gone.
   Result<std::optional<CacheRecord>> get(const digest::Digest& key);
   Result<> put(const digest::Digest& key, const CacheRecord& rec);
+  // The text put() stores for `rec` (for Index::put_cache_and_sources).
+  static std::string record_text(const CacheRecord& rec);
 
  private:
   store::Store& store_;

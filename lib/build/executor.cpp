@@ -282,6 +282,7 @@ Result<BuildResult> Builder::run_once() {
     }
     HOIST_CHECK(fetch_cached(fetch));
   }
+  if (remote_) HOIST_CHECK(remote_->record_hits());
   auto res = HOIST_TRY(write_image(target));
   if (remote_ && remote_->writes()) {
     res.cache_exported = remote_->export_records(exports_, o_.jobs, transfers_);

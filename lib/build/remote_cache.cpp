@@ -193,8 +193,7 @@ Result<std::optional<RemoteHit>> RemoteCache::lookup(const digest::Digest& key) 
         continue;
       }
       layers_[layer.digest] = {layer, r};
-      // A push to another repository of this registry mounts it from here.
-      (void)store_.index().put_blob_sources({layer.digest}, repo);
+      hit_sources_.emplace_back(layer.digest, repo);
     }
     if (to_ && to_->name() == repo) from_to_.insert(key);
     RemoteHit hit;
@@ -202,9 +201,17 @@ Result<std::optional<RemoteHit>> RemoteCache::lookup(const digest::Digest& key) 
     hit.record.layer = layer;
     hit.record.diff_id = *digest::parse(j.value("diffID", ""));
     hit.record.inputs = j.value("inputs", json::object());
+    hit_records_.emplace_back(key.str(), Cache::record_text(hit.record));
     return hit;
   }
   return std::nullopt;
+}
+
+Result<> RemoteCache::record_hits() {
+  auto r = store_.index().put_cache_and_sources(hit_records_, hit_sources_);
+  hit_records_.clear();
+  hit_sources_.clear();
+  return r;
 }
 
 bool RemoteCache::pending(const digest::Digest& layer) const {

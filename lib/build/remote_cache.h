@@ -80,6 +80,11 @@ class RemoteCache {
   // pending(), and found on `registry` ("host:5000"): a push there can mount it.
   bool pending_on(const digest::Digest& layer, const std::string& registry) const;
   uint64_t bytes_fetched() const { return bytes_fetched_; }
+  // Writes what the lookups learnt to the store in one go: each hit's record
+  // (usable by later builds here once its blob is fetched) and which
+  // repository holds each layer (a push to another repository of that
+  // registry mounts it from there). Call before pushing.
+  Result<> record_hits();
 
   struct Export {
     digest::Digest key;
@@ -104,6 +109,8 @@ class RemoteCache {
   std::set<std::string> broken_;  // repositories that failed a lookup (not a 404)  // repositories whose existence was checked
   std::map<digest::Digest, std::pair<image::Descriptor, ref::Reference>> layers_;  // hit layers -> where
   std::set<digest::Digest> from_to_;  // keys whose record came from --cache-to's repository
+  std::vector<std::pair<std::string, std::string>> hit_records_;         // key -> Cache::record_text
+  std::vector<std::pair<digest::Digest, std::string>> hit_sources_;      // layer -> repository
   uint64_t bytes_fetched_ = 0;
 };
 

@@ -100,8 +100,7 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
     if (auto r = HOIST_TRY(remote_->lookup(key)); r && !bad_layers_.contains(r->record.layer.digest)) {
       hit = r->record;
       cur_.cache_source = r->repository;
-      remote_layers_.insert(r->record.layer.digest);
-      HOIST_CHECK(cache_->put(key, r->record));  // usable here once its blob is
+      remote_layers_.insert(r->record.layer.digest);  // recorded locally at the end (RemoteCache::record_hits)
     }
   }
   if (hit && bad_layers_.contains(hit->layer.digest)) hit.reset();

@@ -400,6 +400,19 @@ Result<> Index::put_cache(std::string_view key, std::string_view record) {
   return {};
 }
 
+Result<> Index::put_cache_and_sources(const std::vector<std::pair<std::string, std::string>>& records,
+                                     const std::vector<std::pair<digest::Digest, std::string>>& sources) {
+  if (records.empty() && sources.empty()) return {};
+  rocksdb::WriteBatch b;
+  for (const auto& [key, record] : records) b.Put(slice(std::string(kCachePrefix) + key), slice(record));
+  std::string v = json{{"updated", now_seconds()}}.dump();
+  for (const auto& [d, name] : sources) b.Put(slice(source_key(d, name)), slice(v));
+  auto s = HOIST_TRY(open_session(dir_, timeout_, true));
+  HOIST_CHECK(write(s, b, dir_));
+  maintain(s);
+  return {};
+}
+
 Result<std::vector<std::string>> Index::blob_sources(const digest::Digest& d) {
   auto s = HOIST_TRY(open_session(dir_, timeout_, false));
   std::vector<std::pair<int64_t, std::string>> found;

@@ -152,6 +152,10 @@ class Index {
   // v1/cache records (hoist-build). get_cache: nullopt when absent.
   Result<std::optional<std::string>> get_cache(std::string_view key);
   Result<> put_cache(std::string_view key, std::string_view record);
+  // Several cache records and blob sources in one write (a build's registry
+  // cache hits: one database session instead of two a step).
+  Result<> put_cache_and_sources(const std::vector<std::pair<std::string, std::string>>& records,
+                                 const std::vector<std::pair<digest::Digest, std::string>>& sources);
 
   Result<> put_upload(const UploadSession& s);
   Result<std::optional<UploadSession>> get_upload(std::string_view registry, std::string_view repository,
