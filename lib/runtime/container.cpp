@@ -295,9 +295,17 @@ Result<> prepare(const CreateOptions& o, bool use_fifo, Prepared& p) {
   l.console_socket = o.console_socket;
   l.oom_score_adj = spec.process->oom_score_adj;
 
-  p.cgroups = HOIST_TRY(open_cgroups(spec.linux_cfg.cgroups_path, o.id));
   bool no_cgroup = false;
-  if (auto made = p.cgroups->create(); !made) {
+  auto opened = open_cgroups(spec.linux_cfg.cgroups_path, o.id);
+  if (!opened && rootless && opened.error().code() == Errc::kUnsupported &&
+      !sets_limits(spec.linux_cfg.resources) && spec.linux_cfg.cgroups_path.empty()) {
+    // No cgroup file system at all (a container's view): nothing to join.
+    log::debug("container '{}': no cgroup ({})", o.id, opened.error().to_string());
+    opened = reopen_cgroups({});
+    no_cgroup = true;
+  }
+  p.cgroups = HOIST_TRY(std::move(opened));
+  if (auto made = no_cgroup ? Result<>{} : p.cgroups->create(); !made) {
     // runc's rootless rule: no cgroup is fine when none can be made and no
     // limit is asked for.
     if (!rootless || made.error().code() != Errc::kDenied || sets_limits(spec.linux_cfg.resources))

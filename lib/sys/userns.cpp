@@ -167,6 +167,7 @@ Result<UserNamespace> enter_user_namespace() {
   // Root with CAP_SETUID/CAP_SETGID maps its namespace's ids onto themselves
   // (user_namespaces(7): a writer in the parent namespace with those
   // capabilities may map any id mapped there).
+  const bool parent_had_setfcap = has_effective_cap(31 /* CAP_SETFCAP */);
   const bool root_maps = uid == 0 && has_effective_cap(6 /* CAP_SETGID */) && has_effective_cap(7 /* CAP_SETUID */);
   std::vector<IdRange> own_uids = root_maps ? own_map("/proc/self/uid_map") : std::vector<IdRange>{};
   std::vector<IdRange> own_gids = root_maps ? own_map("/proc/self/gid_map") : std::vector<IdRange>{};
@@ -242,7 +243,14 @@ Result<UserNamespace> enter_user_namespace() {
     // setgroups is denied (user_namespaces(7)). newuidmap may have written
     // uid_map before newgidmap failed: then only gid_map is left to write.
     auto um = read_file("/proc/self/uid_map", 4096);
-    if (um && trim(*um).empty()) HOIST_CHECK(write_proc("uid_map", fmt::format("0 {} 1\n", uid)));
+    if (um && trim(*um).empty()) {
+      auto w = write_proc("uid_map", fmt::format("0 {} 1\n", uid));
+      if (!w && w.error().sys_errno() == EPERM && !parent_had_setfcap)
+        return fail(Errc::kDenied, "cannot map root in a user namespace: since Linux 5.12 that needs CAP_SETFCAP, "
+                                   "which this process lacks (a container started without capabilities: give it "
+                                   "the default set, which has CAP_SETFCAP, CAP_SETUID and CAP_SETGID)");
+      HOIST_CHECK(std::move(w));
+    }
     HOIST_CHECK(write_proc("setgroups", "deny"));
     HOIST_CHECK(write_proc("gid_map", fmt::format("0 {} 1\n", gid)));
     ns.uids = {{0, uint32_t(uid), 1}};
