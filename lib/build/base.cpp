@@ -1,6 +1,8 @@
 // FROM: a stage's starting point (scratch, an earlier stage, or an image
 // from the store or a registry), and the snapshots of a chain of layers.
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "build/builder.h"
@@ -56,6 +58,23 @@ Result<transport::ResolvedImage> Builder::image_for(const std::string& text) {
     } else if (o_.pull == PullPolicy::kNever) {
       return fail(Errc::kNotFound, "image '" + name + "' is not in the store and --pull never forbids pulling it");
     }
+  }
+  if (!src && remote_ && std::find(o_.push_registries.begin(), o_.push_registries.end(), ref.registry()) !=
+                             o_.push_registries.end()) {
+    // The image goes to the base's registry, which can mount the base's
+    // layers: only the manifest and config come down now, a layer when a step
+    // needs its bytes (RemoteCache::fetch).
+    progress_.note("resolving " + name + " (its layers are fetched when a step needs them)");
+    if (!registries_) registries_ = HOIST_TRY(transport::open_registries(o_.registry));
+    auto remote = HOIST_TRY(transport::open_registry_source(*registries_, name));
+    auto img = HOIST_TRY_CTX(transport::resolve_image(*remote, host), "image '" + name + "'");
+    ref::Platform got = img.config.platform();
+    if (!got.os.empty() && !ref::matches(host, got))
+      return fail(Errc::kUnsupported, fmt::format("image '{}' is for {}, and this host builds for {} only", name,
+                                                  got.str(), host.str()));
+    for (const auto& l : img.manifest.layers) remote_->add_lazy(l, ref);
+    images_[text] = img;
+    return img;
   }
   if (!src) {
     progress_.note("pulling " + name);

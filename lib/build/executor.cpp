@@ -230,7 +230,7 @@ Result<BuildResult> Builder::run() {
   snaps_ = std::make_unique<unpack::Snapshots>(store_dir_ + "/snapshots");
   snaps_->remove_stale();
   cache_ = std::make_unique<Cache>(*store_, o_.no_cache);
-  if (!o_.cache_from.empty() || o_.cache_to) {
+  if (!o_.cache_from.empty() || o_.cache_to || !o_.push_registries.empty()) {
     auto warn = [this](const std::string& m) {
       progress_.warning(m);
       warnings_.push_back(m);

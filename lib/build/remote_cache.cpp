@@ -214,6 +214,14 @@ Result<> RemoteCache::record_hits() {
   return r;
 }
 
+void RemoteCache::add_lazy(const image::Descriptor& layer, const ref::Reference& image) {
+  if (store_.has_blob(layer.digest) || layers_.contains(layer.digest)) return;
+  auto repo = ref::parse_reference(image.name());
+  if (!repo) return;
+  layers_[layer.digest] = {layer, *repo};
+  hit_sources_.emplace_back(layer.digest, image.name());
+}
+
 bool RemoteCache::pending(const digest::Digest& layer) const {
   return layers_.contains(layer) && !store_.has_blob(layer);
 }

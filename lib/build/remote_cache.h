@@ -75,7 +75,10 @@ class RemoteCache {
   // The blob of a layer lookup() returned, into the store; a no-op when the
   // store has it.
   Result<> fetch(const image::Descriptor& layer);
-  // Whether `layer` came from lookup() and is not in the store yet.
+  // A layer of a base image resolved without pulling it (FROM, when the
+  // image is pushed to that registry): fetch() brings it like a hit's.
+  void add_lazy(const image::Descriptor& layer, const ref::Reference& image);
+  // Whether `layer` came from lookup() or add_lazy() and is not in the store yet.
   bool pending(const digest::Digest& layer) const;
   // pending(), and found on `registry` ("host:5000"): a push there can mount it.
   bool pending_on(const digest::Digest& layer, const std::string& registry) const;

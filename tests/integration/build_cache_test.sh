@@ -59,9 +59,13 @@ assert_eq run "$(jq -r '.steps[2].cacheInputs.kind' "$T/b.err.meta")" "step 3's 
 "$HOIST_BIN/hoist-unpack" -q --store "$T/B" "$(jq -r .image "$T/b.json")" "$T/bundle" >/dev/null
 assert_eq five "$(cat "$T/bundle/rootfs/five")" "a file of the last layer, fetched"
 
-step "runner C with --push: the layers are mounted from the cache repository, none downloaded"
+step "runner C with --push: the layers are mounted from the cache and base repositories, none downloaded"
 runner C "$T/c.json" "$T/c.err" --cache-from "$CACHE" --push -t "$REG_HOST/team/app:1"
 assert_eq 0 "$(jq -r .cacheBytesFetched "$T/c.json")" "layer bytes runner C downloaded"
+for l in $(skopeo inspect --raw --tls-verify=false "docker://$BASE" | jq -r '.layers[].digest') \
+  $(jq -r '.steps[].layer | select(. != "")' "$T/c.err.meta"); do
+  assert_no_file "$T/C/blobs/sha256/${l#sha256:}" "a layer blob in runner C's store (the push mounts it)"
+done
 assert_eq "$REG_HOST/team/app@$digest" "$(jq -r '.pushed[0]' "$T/c.json")" "what runner C pushed"
 skopeo copy -q --src-tls-verify=false "docker://$REG_HOST/team/app:1" "oci:$T/pulled:x" ||
   fail "skopeo cannot copy the image runner C pushed"
