@@ -152,6 +152,7 @@ class Builder {
   std::unique_ptr<store::Store> store_;
   std::string store_dir_;
   std::unique_ptr<unpack::Snapshots> snaps_;
+  Snapshotter snapshotter_ = Snapshotter::kOverlay;
   std::unique_ptr<Cache> cache_;
   std::unique_ptr<RemoteCache> remote_;
   std::vector<RemoteCache::Export> exports_;  // every layer step's record, for --cache-to

@@ -1,12 +1,15 @@
 #include "build/executor.h"
 
 #include <chrono>
+#include <cstdlib>
 
 #include <fmt/core.h>
 
 #include "build/builder.h"
 #include "dockerfile/runmount.h"
 #include "ref/platform.h"
+#include "sys/userns.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace hoist::build {
@@ -229,6 +232,16 @@ Result<BuildResult> Builder::run() {
   store_ = HOIST_TRY(store::Store::open(store_dir_));
   snaps_ = std::make_unique<unpack::Snapshots>(store_dir_ + "/snapshots");
   snaps_->remove_stale();
+  // Overlay, unless this kernel refuses it in our user namespace (< 5.11),
+  // or HOIST_BUILD_SNAPSHOTTER=copy|overlay says otherwise.
+  std::string want = std::getenv("HOIST_BUILD_SNAPSHOTTER") ? std::getenv("HOIST_BUILD_SNAPSHOTTER") : "";
+  if (want == "copy" || (want != "overlay" && !sys::in_initial_user_namespace() && !overlay_works(*snaps_)))
+    snapshotter_ = Snapshotter::kCopy;
+  if (snapshotter_ == Snapshotter::kCopy)
+    log::info("snapshots: copies (no overlay{}): every step copies its tree",
+              want == "copy" ? ": HOIST_BUILD_SNAPSHOTTER=copy" : " in this user namespace on this kernel");
+  else
+    log::info("snapshots: overlay{}", sys::in_initial_user_namespace() ? "" : " in the user namespace (userxattr)");
   cache_ = std::make_unique<Cache>(*store_, o_.no_cache);
   if (!o_.cache_from.empty() || o_.cache_to || !o_.push_registries.empty()) {
     auto warn = [this](const std::string& m) {

@@ -15,6 +15,7 @@
 
 #include "build/builder.h"
 #include "build/run_step.h"
+#include "build/tree_diff.h"
 #include "dockerfile/glob.h"
 #include "sys/file_io.h"
 #include "sys/openat2.h"
@@ -233,7 +234,14 @@ Result<> Builder::make_mounts(std::vector<PlannedMount>& plans, const std::strin
       if (!m.readonly) {
         // Writable, and what is written is dropped: an overlay over the source
         // (a file: a copy of it).
-        if (S_ISDIR(st.st_mode)) {
+        if (S_ISDIR(st.st_mode) && snapshotter_ == Snapshotter::kCopy) {
+          // No overlay here: a copy.
+          HOIST_CHECK(make_dir(dir, 0755));
+          auto from = HOIST_TRY(sys::open_file(src, O_RDONLY | O_DIRECTORY));
+          auto to = HOIST_TRY(sys::open_file(dir, O_RDONLY | O_DIRECTORY));
+          HOIST_CHECK(merge_into(from.get(), to.get()));
+          src = dir;
+        } else if (S_ISDIR(st.st_mode)) {
           HOIST_CHECK(make_dir(dir, 0700));
           for (const char* sub : {"/upper", "/work", "/merged"}) HOIST_CHECK(make_dir(dir + sub, 0755));
           HOIST_CHECK(sys::mount_overlay({{src}, dir + "/upper", dir + "/work"}, dir + "/merged"));

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "build/tree_diff.h"
 #include "sys/file_io.h"
 #include "sys/overlay.h"
 
@@ -39,10 +40,62 @@ StepRoot::StepRoot(unpack::TempDir dir)
       merged_(dir_.path() + "/merged"),
       scratch_(dir_.path() + "/scratch") {}
 
-Result<std::unique_ptr<StepRoot>> StepRoot::mount(unpack::Snapshots& snaps, const std::vector<std::string>& lower) {
+Result<std::string> flat_tree(unpack::Snapshots& snaps, const std::vector<std::string>& lower) {
+  std::string flat = snaps.dir() + "/flat";
+  HOIST_CHECK(sys::mkdir_all(flat, 0700));
+  if (lower.empty()) {
+    std::string empty = flat + "/empty";
+    if (::mkdir(empty.c_str(), 0755) != 0 && errno != EEXIST)
+      return fail(Error::from_errno(errno, "cannot create '" + empty + "'"));
+    return empty;
+  }
+  // Snapshots are named by their ChainID: the top one names the whole chain.
+  std::string path = flat + "/" + lower.front().substr(lower.front().rfind('/') + 1);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return path;
+  auto tmp = HOIST_TRY(snaps.make_temp());
+  std::string t = tmp.path() + "/tree";
+  HOIST_CHECK(make_dir(t, 0755));
+  auto dst = HOIST_TRY(sys::open_file(t, O_RDONLY | O_DIRECTORY));
+  for (auto it = lower.rbegin(); it != lower.rend(); ++it) {
+    auto src = HOIST_TRY(sys::open_file(*it, O_RDONLY | O_DIRECTORY));
+    HOIST_CHECK_CTX(merge_into(src.get(), dst.get()), "cannot copy snapshot '" + *it + "'");
+  }
+  HOIST_CHECK(copy_dir_meta(lower.front(), t));
+  // Whole or not at all: renamed into place (a concurrent build's copy wins).
+  if (::rename(t.c_str(), path.c_str()) != 0 && errno != EEXIST && errno != ENOTEMPTY)
+    return fail(Error::from_errno(errno, "cannot create '" + path + "'"));
+  return path;
+}
+
+bool overlay_works(unpack::Snapshots& snaps) {
+  auto tmp = snaps.make_temp();
+  if (!tmp) return false;
+  const std::string& d = tmp->path();
+  for (const char* sub : {"/l1", "/l2", "/m"})
+    if (!make_dir(d + sub, 0755)) return false;
+  if (!sys::mount_overlay({{d + "/l1", d + "/l2"}, "", ""}, d + "/m")) return false;
+  (void)sys::unmount(d + "/m");
+  return true;
+}
+
+Result<std::unique_ptr<StepRoot>> StepRoot::mount(unpack::Snapshots& snaps, const std::vector<std::string>& lower,
+                                                  Snapshotter mode) {
   auto tmp = HOIST_TRY(snaps.make_temp());
   std::unique_ptr<StepRoot> r(new StepRoot(std::move(tmp)));
   const std::string& d = r->dir_.path();
+  if (mode == Snapshotter::kCopy) {
+    r->base_ = HOIST_TRY(flat_tree(snaps, lower));
+    HOIST_CHECK(make_dir(r->upper_, 0755));
+    HOIST_CHECK(make_dir(r->merged_, 0755));
+    HOIST_CHECK(make_dir(r->scratch_, 0700));
+    auto src = HOIST_TRY(sys::open_file(r->base_, O_RDONLY | O_DIRECTORY));
+    auto dst = HOIST_TRY(sys::open_file(r->merged_, O_RDONLY | O_DIRECTORY));
+    HOIST_CHECK_CTX(merge_into(src.get(), dst.get()), "cannot copy the step's root");
+    HOIST_CHECK(copy_dir_meta(r->base_, r->merged_));
+    r->mounted_ = true;
+    return r;
+  }
   std::vector<std::string> lowers = lower;
   if (lowers.empty()) {
     // FROM scratch: overlay needs a lower directory; an empty one, 0755 as a rootfs.
@@ -63,6 +116,15 @@ StepRoot::~StepRoot() { (void)unmount(); }
 
 Result<> StepRoot::unmount() {
   if (!mounted_) return {};
+  if (!base_.empty()) {
+    auto lower = HOIST_TRY(sys::open_file(base_, O_RDONLY | O_DIRECTORY));
+    auto merged = HOIST_TRY(sys::open_file(merged_, O_RDONLY | O_DIRECTORY));
+    auto upper = HOIST_TRY(sys::open_file(upper_, O_RDONLY | O_DIRECTORY));
+    (void)HOIST_TRY_CTX(diff_into(lower.get(), merged.get(), upper.get()), "cannot find the step's changes");
+    HOIST_CHECK(copy_dir_meta(merged_, upper_));
+    mounted_ = false;
+    return {};
+  }
   HOIST_CHECK(sys::unmount(merged_));
   mounted_ = false;
   return {};
@@ -74,8 +136,12 @@ Result<bool> StepRoot::adopt(unpack::Snapshots& snaps, const digest::Digest& cha
 }
 
 Result<std::unique_ptr<ReadOnlyRoot>> ReadOnlyRoot::open(unpack::Snapshots& snaps,
-                                                         const std::vector<std::string>& lower) {
+                                                         const std::vector<std::string>& lower, Snapshotter mode) {
   std::unique_ptr<ReadOnlyRoot> r(new ReadOnlyRoot());
+  if (mode == Snapshotter::kCopy && lower.size() > 1) {
+    r->path_ = HOIST_TRY(flat_tree(snaps, lower));
+    return r;
+  }
   if (lower.size() <= 1) {
     if (!lower.empty()) {
       r->path_ = lower.front();

@@ -23,13 +23,23 @@
 
 namespace hoist::build {
 
+// How a step's root is made. kOverlay: an overlay mount (the default, and on
+// any kernel as root). kCopy: for kernels that cannot mount overlayfs in a
+// user namespace (< 5.11): the step runs on a full copy of the tree below it
+// (a flat tree kept per snapshot chain under DIR/flat/), and unmount() writes
+// the difference into the upper directory in overlay form (build/tree_diff.h),
+// so the rest is as with kOverlay. Slower (every step copies the tree), and a
+// replaced directory is whiteouts and new entries where overlay marks it opaque.
+enum class Snapshotter : uint8_t { kOverlay, kCopy };
+
 class StepRoot {
  public:
   // Makes DIR/{upper,work,merged,scratch} and mounts merged. `lower`: the
   // snapshots, top first; empty for a stage FROM scratch (an empty directory
   // stands in). The upper directory's root takes the owner, mode and times of
   // lower[0] (the merged root shows the upper's).
-  static Result<std::unique_ptr<StepRoot>> mount(unpack::Snapshots& snaps, const std::vector<std::string>& lower);
+  static Result<std::unique_ptr<StepRoot>> mount(unpack::Snapshots& snaps, const std::vector<std::string>& lower,
+                                                 Snapshotter mode = Snapshotter::kOverlay);
   ~StepRoot();  // unmounts when mounted; removes DIR unless adopt()ed
   StepRoot(const StepRoot&) = delete;
   StepRoot& operator=(const StepRoot&) = delete;
@@ -37,7 +47,8 @@ class StepRoot {
   const std::string& merged() const { return merged_; }    // the step's "/"
   const std::string& upper() const { return upper_; }      // its changes
   const std::string& scratch() const { return scratch_; }  // for the step's own files (bundle, state)
-  // Unmounts merged (before the upper directory is read). Idempotent.
+  // Unmounts merged (before the upper directory is read); kCopy: writes the
+  // difference into the upper directory. Idempotent.
   Result<> unmount();
   // After unmount(): the upper directory becomes the snapshot of `chain_id`.
   // False when that snapshot existed already (then the upper is dropped).
@@ -47,14 +58,24 @@ class StepRoot {
   StepRoot(unpack::TempDir dir);
   unpack::TempDir dir_;
   std::string upper_, work_, merged_, scratch_;
+  std::string base_;  // kCopy: the flat tree merged was copied from
   bool mounted_ = false;
 };
 
 // A tree to read from: one snapshot as it is, or a read-only overlay of
 // several. path() is its root.
+// kCopy: the flat tree of `lower` (top first), made once under DIR/flat/
+// from the snapshots (build/tree_diff.h merge_into) and kept.
+Result<std::string> flat_tree(unpack::Snapshots& snaps, const std::vector<std::string>& lower);
+
+// Whether an overlay can be mounted here (a probe under the snapshots' temp
+// directory): false on a kernel that refuses overlayfs in a user namespace.
+bool overlay_works(unpack::Snapshots& snaps);
+
 class ReadOnlyRoot {
  public:
-  static Result<std::unique_ptr<ReadOnlyRoot>> open(unpack::Snapshots& snaps, const std::vector<std::string>& lower);
+  static Result<std::unique_ptr<ReadOnlyRoot>> open(unpack::Snapshots& snaps, const std::vector<std::string>& lower,
+                                                    Snapshotter mode = Snapshotter::kOverlay);
   ~ReadOnlyRoot();
   ReadOnlyRoot(const ReadOnlyRoot&) = delete;
   ReadOnlyRoot& operator=(const ReadOnlyRoot&) = delete;

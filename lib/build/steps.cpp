@@ -73,12 +73,12 @@ Result<std::unique_ptr<ReadOnlyRoot>> Builder::from_root(const std::string& from
     auto chain = unpack::chain_ids(st.config.rootfs.diff_ids);
     *key_part = "stage " + (chain.empty() ? std::string("scratch") : chain.back().str());
     auto l = HOIST_TRY(lowers(st.layers, st.config.rootfs.diff_ids));
-    return ReadOnlyRoot::open(*snaps_, l);
+    return ReadOnlyRoot::open(*snaps_, l, snapshotter_);
   }
   auto img = HOIST_TRY(image_for(from));
   *key_part = "image " + img.manifest_desc.digest.str();
   auto l = HOIST_TRY(lowers(img.manifest.layers, img.config.rootfs.diff_ids));
-  return ReadOnlyRoot::open(*snaps_, l);
+  return ReadOnlyRoot::open(*snaps_, l, snapshotter_);
 }
 
 Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const std::string& created_by,
@@ -114,7 +114,7 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
     cur_.cache_source.clear();
     std::vector<std::string> lower;
     if (!link) lower = HOIST_TRY(lowers(s.layers, s.config.rootfs.diff_ids));
-    auto root = HOIST_TRY(StepRoot::mount(*snaps_, lower));
+    auto root = HOIST_TRY(StepRoot::mount(*snaps_, lower, snapshotter_));
     HOIST_CHECK(work(*root));
     HOIST_CHECK(root->unmount());
     LayerOptions lo;

@@ -76,6 +76,7 @@ class Snapshots {
   explicit Snapshots(std::string dir);
 
   std::string path(const digest::Digest& chain_id) const;  // DIR/sha256/<hex>
+  const std::string& dir() const { return dir_; }
   bool has(const digest::Digest& chain_id) const;
 
   // Builds the snapshot of `chain_id` from `blob` (layer `layer`, which must

@@ -6,7 +6,9 @@
 # CAP_SYS_ADMIN, as in a CI job's container): owners set by chown in a
 # RUN and by COPY --chown, whiteouts and opaque directories, a secret, a cache
 # mount and a bind mount all come out the same. Without subordinate ids it
-# still builds what needs one id, warns, and a chown to another id fails.
+# still builds what needs one id, warns, and a chown to another id fails. The
+# copy snapshotter (HOIST_BUILD_SNAPSHOTTER=copy, what a kernel without
+# overlay in user namespaces gets) makes the same image as overlay.
 . "$(dirname "$0")/lib/common.sh"
 . "$HOIST_LIB_DIR/../build/lib.sh"
 need_cmd docker-registry setpriv useradd userdel newuidmap
@@ -28,7 +30,7 @@ as() {
   local name=$1 out=$2 err=$3 rc=0
   shift 3
   timeout -k 5 300 setpriv --reuid="$name" --regid="$name" --init-groups \
-    env -u HOIST_STORE HOME="$T/home-$name" "$HOIST_BIN/hoist-build" --progress plain "$@" >"$out" 2>"$err" || rc=$?
+    env -u HOIST_STORE HOME="$T/home-$name" ${HOIST_BUILD_SNAPSHOTTER:+HOIST_BUILD_SNAPSHOTTER=$HOIST_BUILD_SNAPSHOTTER} "$HOIST_BIN/hoist-build" --progress plain "$@" >"$out" 2>"$err" || rc=$?
   return "$rc"
 }
 
@@ -77,6 +79,23 @@ timeout -k 5 300 setpriv --bounding-set=-sys_admin "$HOIST_BIN/hoist-build" --pr
 [ "$rc" = 0 ] || { cat "$T/nerr" >&2; fail "the build without CAP_SYS_ADMIN exited $rc"; }
 grep -F "(root's own ids)" "$T/nerr" >/dev/null || fail "-v does not say which mapping: $(cat "$T/nerr")"
 assert_eq "$root_digest" "$(cat "$T/nout")" "the digest built without CAP_SYS_ADMIN"
+
+step "the copy snapshotter (kernels without overlay in a user namespace) makes the same image"
+cat >"$C/Dockerfile.copy" <<DF
+FROM $BASE
+COPY --chown=1000:1000 a.txt /home/app/a.txt
+RUN mkdir -p /srv/data && echo x > /srv/data/f && chown -R 1000:2000 /srv/data && chmod 2750 /srv/data && ln /srv/data/f /srv/data/g
+RUN rm -f /bin/false /srv/data/g && mkdir /etc/new && echo new > /etc/new/n && chown 33:33 /etc/new/n
+RUN --mount=source=src,target=/mnt,rw cat /mnt/b.txt > /bound && touch /mnt/x
+COPY --link a.txt /linked
+RUN cat /linked > /linked-copy
+DF
+hbuild_ok "$T/out-c" "$T/err-c" -f "$C/Dockerfile.copy" "$C"
+rc=0
+HOIST_BUILD_SNAPSHOTTER=copy as "$U" "$T/uout-c" "$T/uerr-c" -v -f "$C/Dockerfile.copy" "$C" || rc=$?
+[ "$rc" = 0 ] || { cat "$T/uerr-c" >&2; fail "the copy-snapshotter build exited $rc"; }
+grep -F "snapshots: copies" "$T/uerr-c" >/dev/null || fail "-v does not say the copy snapshotter is used: $(cat "$T/uerr-c")"
+assert_eq "$(cat "$T/out-c")" "$(cat "$T/uout-c")" "the copy snapshotter's digest"
 
 step "a rebuild as the user is served from its cache"
 as "$U" "$T/uout2" "$T/uerr2" --secret "id=tok,src=$T/secret" "$C" || fail "rebuild: $(cat "$T/uerr2")"

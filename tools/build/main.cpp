@@ -54,7 +54,6 @@ int main(int argc, char** argv) {
         p.build.warnings.push_back("RUN steps get one user and group (0): chown to another id fails, and files "
                                    "the images give to other ids are owned by 0 (" + userns->why_single + ")");
     }
-    hoist::log::info("snapshots: overlay{}", userns ? " in the user namespace (userxattr)" : "");
     auto steps = hoist::cli::make_step_progress(ctx.progress_mode());
     auto built = HOIST_TRY(hoist::build::build(p.build, *steps, ctx.progress()));
     auto out = HOIST_TRY(hoist::build::deliver(built, p.output, ctx.progress()));
