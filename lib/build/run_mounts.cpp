@@ -165,13 +165,14 @@ Result<> Builder::make_mounts(std::vector<PlannedMount>& plans, const std::strin
       while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.pop_back();
       if (!shown.empty()) spec->redact.push_back(shown);
       if (m.env) spec->env.push_back(*m.env + "=" + value);
-      if (m.target.empty()) continue;
       if (secrets_dir.empty()) {
         secrets_dir = scratch + "/secrets";
         HOIST_CHECK(make_dir(secrets_dir, 0700));
         HOIST_CHECK(sys::mount_tmpfs(secrets_dir, "mode=0700,size=64m"));
         held->mounted.push_back(secrets_dir);
+        spec->private_dir = secrets_dir;  // the bundle's config.json holds env= secrets
       }
+      if (m.target.empty()) continue;
       std::string file = secrets_dir + "/" + std::to_string(i);
       auto fd = HOIST_TRY(sys::open_file(file, O_WRONLY | O_CREAT | O_EXCL, 0600));
       HOIST_CHECK(sys::write_all(fd.get(), value));

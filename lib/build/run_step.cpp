@@ -196,7 +196,10 @@ Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch
     HOIST_CHECK(fd.close());
   }
   json doc = HOIST_TRY(make_run_spec(rootfs, scratch, spec));
-  std::string bundle = scratch + "/bundle";
+  // With secrets, the bundle (its config.json holds env= secrets) and the
+  // runtime's copy of it live on the secrets' tmpfs, never on disk.
+  const std::string& priv = spec.private_dir.empty() ? scratch : spec.private_dir;
+  std::string bundle = priv + "/bundle";
   HOIST_CHECK(sys::mkdir_all(bundle, 0700));
   HOIST_CHECK(sys::write_file_atomic(bundle + "/config.json", doc.dump(), 0600));
 
@@ -207,7 +210,7 @@ Result<RunResult> run_step(const std::string& rootfs, const std::string& scratch
   LineReader reader(std::move(read_end), on_line, spec.redact);
 
   runtime::RunOptions ro;
-  ro.root = scratch + "/state";
+  ro.root = priv + "/state";
   ro.id = fmt::format("hoist-build-{}-{}", ::getpid(), g_step_counter++);
   ro.bundle = bundle;
   ro.stdio = {null.get(), write_end.get(), write_end.get()};

@@ -48,6 +48,9 @@ struct RunSpec {
   // Secret values: each occurrence in an output line (on_line and the tail)
   // is shown as "****".
   std::vector<std::string> redact;
+  // Where the bundle and the runtime's state go instead of `scratch` (a
+  // tmpfs, when the step has secrets).
+  std::string private_dir;
 };
 
 struct RunResult {
