@@ -141,7 +141,7 @@ Result<std::vector<std::string>> Builder::lowers(const std::vector<image::Descri
   unpack::BundleOptions bo;
   bo.max_size_hint = "free space in the store, or prune it";
   auto made = unpack::ensure_snapshots(store_->blobs(), store_dir_, layers, diff_ids, bo, transfers_);
-  if (!made && made.error().code() != Errc::kCancelled) {
+  if (!made && made.error().code() == Errc::kDigestMismatch) {
     // A registry cache's record whose layer is not what it says (its diffID):
     // built again without it.
     bool remote = false;

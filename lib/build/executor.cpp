@@ -237,6 +237,7 @@ Result<BuildResult> Builder::run() {
   std::string want = std::getenv("HOIST_BUILD_SNAPSHOTTER") ? std::getenv("HOIST_BUILD_SNAPSHOTTER") : "";
   if (want == "copy" || (want != "overlay" && !sys::in_initial_user_namespace() && !overlay_works(*snaps_)))
     snapshotter_ = Snapshotter::kCopy;
+  if (snapshotter_ == Snapshotter::kCopy) evict_flat_trees(*snaps_);  // one full tree each: last build's go
   if (snapshotter_ == Snapshotter::kCopy)
     log::info("snapshots: copies (no overlay{}): every step copies its tree",
               want == "copy" ? ": HOIST_BUILD_SNAPSHOTTER=copy" : " in this user namespace on this kernel");
@@ -295,7 +296,7 @@ Result<BuildResult> Builder::run_once() {
     }
     HOIST_CHECK(fetch_cached(fetch));
   }
-  if (remote_) HOIST_CHECK(remote_->record_hits());
+  if (remote_) HOIST_CHECK(remote_->record_hits(bad_layers_));
   auto res = HOIST_TRY(write_image(target));
   if (remote_ && remote_->writes()) {
     res.cache_exported = remote_->export_records(exports_, o_.jobs, transfers_);

@@ -53,6 +53,11 @@ struct BuildOptions {
   // registry cache on the same registry is mounted there by the push, so it
   // is not downloaded unless a step needs its bytes.
   std::vector<std::string> push_registries;
+  // The ids a build in a user namespace can give files ("uid 0-65536, gid
+  // 0-65536"; "" on the host: all). Part of every layer step's key: a build
+  // that maps fewer ids may make other layers (owners it cannot set are 0),
+  // and must not serve them to, or take them from, one that maps more.
+  std::string id_map;
   // Warnings of the caller's to report as the build's own (printed with the
   // steps, in the result): an unprivileged build's limits.
   std::vector<std::string> warnings;

@@ -2,6 +2,8 @@
 
 #include "build/remote_cache.h"
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "image/manifest.h"
@@ -23,9 +25,44 @@ constexpr uint64_t kMaxRecordBytes = 4 << 20;
 
 std::string record_tag(const digest::Digest& key) { return std::string(kCacheTagPrefix) + key.hex(); }
 
-// The record's config blob: what the key was made of, and the layer's diff_id.
+// What the registry may see of a key's inputs: every value a RUN's
+// environment holds (ENV, build args: tokens people pass as --build-arg) as
+// its sha256, the names kept. The key itself is made of the values.
+json shareable_inputs(const json& inputs) {
+  json out = inputs;
+  if (out.is_object() && out.contains("env") && out["env"].is_array()) {
+    for (auto& e : out["env"]) {
+      if (!e.is_string()) continue;
+      std::string kv = e.get<std::string>();
+      auto eq = kv.find('=');
+      if (eq != std::string::npos) e = kv.substr(0, eq + 1) + digest::sha256_of(kv.substr(eq + 1)).str();
+    }
+  }
+  return out;
+}
+
+// The record's config blob: what the key was made of (shareable_inputs), and
+// the layer's diff_id.
 std::string record_config(const digest::Digest& key, const CacheRecord& rec) {
-  return json{{"key", key.str()}, {"diffID", rec.diff_id.str()}, {"inputs", rec.inputs}}.dump();
+  return json{{"key", key.str()}, {"diffID", rec.diff_id.str()}, {"inputs", shareable_inputs(rec.inputs)}}.dump();
+}
+
+// A layer descriptor from a registry's record, rebuilt from what a layer
+// needs (no urls, no annotations, a layer media type): nullopt otherwise.
+std::optional<image::Descriptor> layer_of(const image::Descriptor& d) {
+  static constexpr std::string_view kTypes[] = {image::media_type::kOciLayerGzip, image::media_type::kDockerLayer};
+  if (std::find(std::begin(kTypes), std::end(kTypes), d.media_type) == std::end(kTypes) || d.size == 0)
+    return std::nullopt;
+  image::Descriptor out;
+  out.media_type = d.media_type;
+  out.digest = d.digest;
+  out.size = d.size;
+  return out;
+}
+
+std::string string_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 std::string record_manifest(const image::Descriptor& config, const image::Descriptor& layer) {
@@ -178,13 +215,19 @@ Result<std::optional<RemoteHit>> RemoteCache::lookup(const digest::Digest& key) 
       continue;
     }
     json j = json::parse(w.str(), nullptr, false);
-    auto diff_id = digest::parse(j.is_object() ? j.value("key", "") : "");
-    if (digest::sha256_of(w.str()) != m->config.digest || !j.is_object() || !diff_id || *diff_id != key ||
-        !digest::parse(j.value("diffID", ""))) {
+    if (!j.is_object()) j = json::object();
+    auto rec_key = digest::parse(string_field(j, "key"));
+    auto diff_id = digest::parse(string_field(j, "diffID"));
+    if (digest::sha256_of(w.str()) != m->config.digest || !rec_key || *rec_key != key || !diff_id) {
       warn_once(repo, "a cache record that does not match its digest or key (" + record_tag(key) + ")");
       continue;
     }
-    const image::Descriptor& layer = m->layers[0];
+    auto sane = layer_of(m->layers[0]);
+    if (!sane) {
+      warn_once(repo, "a cache record whose layer is not a layer (" + record_tag(key) + ")");
+      continue;
+    }
+    const image::Descriptor& layer = *sane;
     if (!store_.has_blob(layer.digest)) {
       auto size = client->head_blob(r.repository(), layer.digest);
       if (!size || !*size || **size != layer.size) {
@@ -199,16 +242,25 @@ Result<std::optional<RemoteHit>> RemoteCache::lookup(const digest::Digest& key) 
     RemoteHit hit;
     hit.repository = repo;
     hit.record.layer = layer;
-    hit.record.diff_id = *digest::parse(j.value("diffID", ""));
-    hit.record.inputs = j.value("inputs", json::object());
+    hit.record.diff_id = *diff_id;
+    auto in = j.find("inputs");
+    hit.record.inputs = in != j.end() && in->is_object() ? *in : json::object();
     hit_records_.emplace_back(key.str(), Cache::record_text(hit.record));
     return hit;
   }
   return std::nullopt;
 }
 
-Result<> RemoteCache::record_hits() {
-  auto r = store_.index().put_cache_and_sources(hit_records_, hit_sources_);
+Result<> RemoteCache::record_hits(const std::set<digest::Digest>& bad_layers) {
+  // A record whose layer failed to fetch or unpack is not kept: a later
+  // build here would trust it.
+  std::vector<std::pair<std::string, std::string>> records;
+  for (auto& [key, text] : hit_records_) {
+    json j = json::parse(text, nullptr, false);
+    auto layer = j.is_object() && j.contains("layer") ? image::descriptor_from_json(j["layer"]) : fail(Errc::kInvalidArgument, "");
+    if (layer && !bad_layers.contains(layer->digest)) records.emplace_back(key, text);
+  }
+  auto r = store_.index().put_cache_and_sources(records, hit_sources_);
   hit_records_.clear();
   hit_sources_.clear();
   return r;

@@ -8,7 +8,9 @@
 // runners exporting at once never lose each other's records):
 //   artifactType  application/vnd.hoist.build.cache.v1
 //   config        application/vnd.hoist.build.cache.v1+json: {"key", "diffID",
-//                 "inputs"} (the key's inputs as the local record has them)
+//                 "inputs"} (the key's inputs as the local record has them,
+//                 but the values of a RUN's environment as their sha256: ENV
+//                 and build args are the build's, not the registry's readers')
 //   layers        [the step's layer, as the image has it]
 // Any registry client reads it (skopeo inspect --raw docker://REPO:TAG);
 // hoist-push and the registry's cross-repository mounts move its layer.
@@ -87,7 +89,8 @@ class RemoteCache {
   // (usable by later builds here once its blob is fetched) and which
   // repository holds each layer (a push to another repository of that
   // registry mounts it from there). Call before pushing.
-  Result<> record_hits();
+  // Records whose layer is in `bad_layers` are left out.
+  Result<> record_hits(const std::set<digest::Digest>& bad_layers);
 
   struct Export {
     digest::Digest key;

@@ -98,6 +98,7 @@ Result<std::vector<PlannedMount>> Builder::plan_mounts(const StageState& s, cons
       p.id = !m.cache_id.empty() ? m.cache_id : !m.source.empty() ? m.source : m.target.substr(m.target.rfind('/') + 1);
       if (m.target.empty() && !m.env) m.target = "/run/secrets/" + p.id;
     }
+    std::string raw_target = dockerfile::clean_path(m.target);  // BuildKit's default cache id
     if (!m.target.empty()) {
       std::string t = m.target[0] == '/' ? m.target : workdir + "/" + m.target;
       m.target = dockerfile::clean_path(t);
@@ -108,10 +109,7 @@ Result<std::vector<PlannedMount>> Builder::plan_mounts(const StageState& s, cons
     json k = {{"type", m.type}, {"target", m.target}};
     if (m.type == "secret") {
       auto it = o_.secrets.find(p.id);
-      if (it != o_.secrets.end()) p.secret = &it->second;
-      else if (m.required)
-        return fail(Errc::kNotFound, "--mount=" + text + ": secret '" + p.id + "' is required; pass it with --secret id=" +
-                                         p.id + ",src=FILE (or env=VAR)");
+      if (it != o_.secrets.end()) p.secret = &it->second;  // a required one missing fails when the RUN runs
       k["id"] = p.id;
       k["env"] = m.env.value_or("");
       k["required"] = m.required;
@@ -121,7 +119,7 @@ Result<std::vector<PlannedMount>> Builder::plan_mounts(const StageState& s, cons
     } else if (m.type == "cache") {
       if (!m.from.empty())
         return fail(Errc::kUnsupported, "--mount=" + text + ": a cache mount with from= is not supported");
-      p.id = m.cache_id.empty() ? m.target : m.cache_id;
+      p.id = m.cache_id.empty() ? raw_target : m.cache_id;
       k["id"] = p.id;
       k["sharing"] = m.sharing.empty() ? "shared" : m.sharing;
       k["readonly"] = m.readonly;
@@ -159,12 +157,20 @@ Result<> Builder::make_mounts(std::vector<PlannedMount>& plans, const std::strin
     RunMount rm;
     rm.destination = m.target;
     if (m.type == "secret") {
+      if (!p.secret && m.required)
+        return fail(Errc::kNotFound, "secret '" + p.id + "' is required; pass it with --secret id=" + p.id +
+                                         ",src=FILE (or env=VAR)");
       if (!p.secret) continue;  // not required, not given: left out (BuildKit)
       std::string value = *p.secret;
       std::string shown = value;
       while (!shown.empty() && (shown.back() == '\n' || shown.back() == '\r')) shown.pop_back();
       if (!shown.empty()) spec->redact.push_back(shown);
-      if (m.env) spec->env.push_back(*m.env + "=" + value);
+      if (m.env) {
+        // Over an ENV or build arg of that name: the secret's value.
+        std::string prefix = *m.env + "=";
+        std::erase_if(spec->env, [&](const std::string& e) { return e.starts_with(prefix); });
+        spec->env.push_back(prefix + value);
+      }
       if (secrets_dir.empty()) {
         secrets_dir = scratch + "/secrets";
         HOIST_CHECK(make_dir(secrets_dir, 0700));

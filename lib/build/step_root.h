@@ -13,11 +13,13 @@
 // of its own first (sys::enter_private_mount_namespace), so that a killed
 // build leaves none behind. Root only (overlay mounts). Not thread-safe.
 
+#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "digest/digest.h"
+#include "sys/fd.h"
 #include "unpack/snapshot.h"
 #include "util/result.h"
 
@@ -31,6 +33,12 @@ namespace hoist::build {
 // so the rest is as with kOverlay. Slower (every step copies the tree), and a
 // replaced directory is whiteouts and new entries where overlay marks it opaque.
 enum class Snapshotter : uint8_t { kOverlay, kCopy };
+
+// A flat tree (kCopy) held with a shared flock: see flat_tree() below.
+struct FlatTree {
+  std::string path;
+  sys::Fd lock;
+};
 
 class StepRoot {
  public:
@@ -52,21 +60,30 @@ class StepRoot {
   Result<> unmount();
   // After unmount(): the upper directory becomes the snapshot of `chain_id`.
   // False when that snapshot existed already (then the upper is dropped).
-  Result<bool> adopt(unpack::Snapshots& snaps, const digest::Digest& chain_id);
+  // `whole`: the step's tree is that chain's whole tree (not a COPY --link's
+  // layer alone), which kCopy keeps as its flat tree.
+  Result<bool> adopt(unpack::Snapshots& snaps, const digest::Digest& chain_id, bool whole = true);
 
  private:
   StepRoot(unpack::TempDir dir);
   unpack::TempDir dir_;
   std::string upper_, work_, merged_, scratch_;
-  std::string base_;  // kCopy: the flat tree merged was copied from
+  FlatTree base_;            // kCopy: the flat tree merged was copied from
+  std::string flat_dir_;     // kCopy: where adopt() puts merged
+  struct timespec copied_at_ = {};  // kCopy: every change the step makes has a later ctime
   bool mounted_ = false;
 };
 
 // A tree to read from: one snapshot as it is, or a read-only overlay of
 // several. path() is its root.
-// kCopy: the flat tree of `lower` (top first), made once under DIR/flat/
-// from the snapshots (build/tree_diff.h merge_into) and kept.
-Result<std::string> flat_tree(unpack::Snapshots& snaps, const std::vector<std::string>& lower);
+// kCopy: the flat tree of `lower` (top first) under DIR/flat/<top ChainID>,
+// made from the snapshots when missing (build/tree_diff.h merge_into), held
+// with a shared flock while `lock` lives. A step's own tree becomes its
+// chain's flat tree (StepRoot::adopt).
+Result<FlatTree> flat_tree(unpack::Snapshots& snaps, const std::vector<std::string>& lower);
+// Removes every flat tree nobody holds (a copy-mode build starts with it:
+// they are one full tree each).
+void evict_flat_trees(unpack::Snapshots& snaps);
 
 // Whether an overlay can be mounted here (a probe under the snapshots' temp
 // directory): false on a kernel that refuses overlayfs in a user namespace.
@@ -84,6 +101,7 @@ class ReadOnlyRoot {
  private:
   ReadOnlyRoot() = default;
   std::unique_ptr<unpack::TempDir> dir_;
+  FlatTree flat_;
   std::string path_;
   bool mounted_ = false;
 };

@@ -89,6 +89,7 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
   // epoch (heredocs and downloads get it), and the format names its media type.
   inputs["epoch"] = o_.timestamp_now ? json("now") : json(o_.source_date_epoch);
   inputs["format"] = o_.format == ImageFormat::kDocker ? "docker" : "oci";
+  if (!o_.id_map.empty()) inputs["ids"] = o_.id_map;
   digest::Digest key = cache_key(inputs);
   cur_.cache_key = key.str();
   image::Descriptor layer;
@@ -124,7 +125,7 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
     std::vector<digest::Digest> ids = s.config.rootfs.diff_ids;
     ids.push_back(made.diff_id);
     // link: the layer stands on its own, but its snapshot is the same tree.
-    (void)HOIST_TRY(root->adopt(*snaps_, unpack::chain_ids(ids).back()));
+    (void)HOIST_TRY(root->adopt(*snaps_, unpack::chain_ids(ids).back(), !link));
     CacheRecord rec{made.blob, made.diff_id, inputs};
     HOIST_CHECK(cache_->put(key, rec));
     exports_.push_back({key, rec});
@@ -216,6 +217,8 @@ Result<> Builder::run_cmd(StageState& s, const dockerfile::RunCmd& c, StepInfo& 
       return fail(Errc::kInternal, msg);
     }
     HOIST_CHECK(root.unmount());
+    // The copy snapshotter keeps merged as the next flat tree: without them too.
+    HOIST_CHECK(clean_mount_points(root.merged(), missing));
     return clean_mount_points(root.upper(), missing);
   });
 }

@@ -217,10 +217,12 @@ Result<bool> same_bytes(int lfd, int mfd, const std::string& name, off_t size, c
   std::vector<char> x(1 << 16), y(1 << 16);
   for (off_t done = 0; done < size;) {
     ssize_t n = ::read(a, x.data(), x.size());
-    if (n <= 0) return n == 0 ? false : Result<bool>(fail(errno_at(errno, "cannot read", rel)));
+    if (n < 0) return fail(errno_at(errno, "cannot read", rel));
+    if (n == 0) return false;
     for (ssize_t got = 0; got < n;) {
       ssize_t k = ::read(b, y.data() + got, size_t(n - got));
-      if (k <= 0) return k == 0 ? false : Result<bool>(fail(errno_at(errno, "cannot read", rel)));
+      if (k < 0) return fail(errno_at(errno, "cannot read", rel));
+      if (k == 0) return false;
       got += k;
     }
     if (std::memcmp(x.data(), y.data(), size_t(n)) != 0) return false;
@@ -231,7 +233,7 @@ Result<bool> same_bytes(int lfd, int mfd, const std::string& name, off_t size, c
 
 class Differ {
  public:
-  Differ(int upper_root) : upper_root_(upper_root), copier_(upper_root) {}
+  Differ(int upper_root, const struct timespec& since) : since_(since), copier_(upper_root) {}
 
   // One directory level. `ensure` makes (once) and returns the upper
   // directory of this level.
@@ -285,30 +287,28 @@ class Differ {
   }
 
  private:
-  // Whether two entries of one type differ in what a layer records.
+  // Whether merged's entry (of lower's type) changed since the copy: its
+  // ctime says something happened to it, and then what a layer records
+  // differs (a link count alone, as when a hardlinked twin is removed, is
+  // not a change: overlay copies nothing up for it).
   Result<bool> differs(int lfd, int mfd, const std::string& n, const struct stat& l, const struct stat& m,
                        const std::string& rel) {
+    bool touched = m.st_ctim.tv_sec > since_.tv_sec ||
+                   (m.st_ctim.tv_sec == since_.tv_sec && m.st_ctim.tv_nsec > since_.tv_nsec);
+    if (!touched) return false;
     if ((l.st_mode & 07777) != (m.st_mode & 07777) || l.st_uid != m.st_uid || l.st_gid != m.st_gid) return true;
     if (l.st_mtim.tv_sec != m.st_mtim.tv_sec || l.st_mtim.tv_nsec != m.st_mtim.tv_nsec) return true;
     if (S_ISREG(m.st_mode)) {
-      if (l.st_size != m.st_size) return true;
-      if (m.st_mtim.tv_nsec == 0 && !HOIST_TRY(same_bytes(lfd, mfd, n, m.st_size, rel))) return true;
+      if (l.st_size != m.st_size || !HOIST_TRY(same_bytes(lfd, mfd, n, m.st_size, rel))) return true;
     } else if (S_ISLNK(m.st_mode)) {
-      std::string a(size_t(l.st_size) + 1, '\0'), b(size_t(m.st_size) + 1, '\0');
-      ssize_t x = ::readlinkat(lfd, n.c_str(), a.data(), a.size());
-      ssize_t y = ::readlinkat(mfd, n.c_str(), b.data(), b.size());
-      if (x < 0 || y < 0) return fail(errno_at(errno, "cannot read the link", rel));
-      a.resize(size_t(x));
-      b.resize(size_t(y));
-      if (a != b) return true;
-      return false;  // symlinks carry no xattrs in a layer
+      return true;  // only a new link makes a symlink's ctime move
     } else if (S_ISCHR(m.st_mode) || S_ISBLK(m.st_mode)) {
       if (l.st_rdev != m.st_rdev) return true;
     }
     return HOIST_TRY(xattrs_of(lfd, n, rel)) != HOIST_TRY(xattrs_of(mfd, n, rel));
   }
 
-  int upper_root_;
+  struct timespec since_;
   Copier copier_;
 };
 
@@ -319,8 +319,8 @@ Result<> merge_into(int src_dirfd, int dst_dirfd) {
   return c.copy_children(src_dirfd, dst_dirfd, "", true);
 }
 
-Result<uint64_t> diff_into(int lower_dirfd, int merged_dirfd, int upper_dirfd) {
-  Differ d(upper_dirfd);
+Result<uint64_t> diff_into(int lower_dirfd, int merged_dirfd, int upper_dirfd, const struct timespec& since) {
+  Differ d(upper_dirfd, since);
   return d.dir(lower_dirfd, merged_dirfd, "", [&]() -> Result<int> { return upper_dirfd; });
 }
 

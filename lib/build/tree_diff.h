@@ -11,10 +11,11 @@
 //   xattrs (hardlinks within one call kept), a whiteout removing what `dst`
 //   has at its name, an opaque directory (sys::overlay_xattr_prefix()opaque)
 //   emptied in `dst` first. With plain trees (no whiteouts) it is a copy.
-// diff_into: what `merged` has that `lower` has not, or has otherwise (type,
-//   mode, owner, size, mtime, link target, device, xattrs; a regular file of
-//   equal size and mtime is taken as unchanged unless the mtime has no
-//   nanoseconds, then its bytes are compared), into `upper`: changed entries
+// diff_into: what `merged` (a copy of `lower` made before `since`) has that
+//   `lower` has not, or has of another type, or changed after `since` (its
+//   ctime, which nothing but the kernel sets, moved, and then its mode,
+//   owner, mtime, size, bytes, link target, device or xattrs differ: a link
+//   count alone is no change), into `upper`: changed entries
 //   whole, the directories on the way to them with merged's metadata, and a
 //   whiteout for each name `lower` has and `merged` has not. A directory
 //   replaced by another is a set of whiteouts and new entries, not an opaque
@@ -26,12 +27,13 @@
 // met. Thread-compatible.
 
 #include <cstdint>
+#include <ctime>
 
 #include "util/result.h"
 
 namespace hoist::build {
 
 Result<> merge_into(int src_dirfd, int dst_dirfd);
-Result<uint64_t> diff_into(int lower_dirfd, int merged_dirfd, int upper_dirfd);
+Result<uint64_t> diff_into(int lower_dirfd, int merged_dirfd, int upper_dirfd, const struct timespec& since);
 
 }  // namespace hoist::build

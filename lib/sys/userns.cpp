@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 
 #include <fmt/core.h>
@@ -184,6 +185,9 @@ Result<UserNamespace> enter_user_namespace() {
   // first waits for the parent's unshare, then maps the parent.
   int go[2] = {-1, -1};
   pid_t helper = -1;
+  // waitpid needs SIGCHLD not ignored (an inherited SIG_IGN reaps children
+  // on their own: ECHILD).
+  ::signal(SIGCHLD, SIG_DFL);
   if (ns.why_single.empty()) {
     if (::pipe2(go, O_CLOEXEC) != 0) return fail(Error::from_errno(errno, "cannot create a pipe"));
     helper = ::fork();
@@ -223,8 +227,10 @@ Result<UserNamespace> enter_user_namespace() {
     (void)!::write(go[1], "x", 1);
     ::close(go[1]);
     int status = 0;
-    while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+    pid_t got;
+    while ((got = ::waitpid(helper, &status, 0)) < 0 && errno == EINTR) {
     }
+    if (got < 0) return fail(Error::from_errno(errno, "cannot wait for the id-mapping helper"));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       ns.subordinate = true;
       ns.uids = own_uids.empty() ? std::vector<IdRange>{{0, uint32_t(uid), 1}, su} : own_uids;
@@ -259,6 +265,24 @@ Result<UserNamespace> enter_user_namespace() {
   }
   g_initial.store(0, std::memory_order_relaxed);
   if (::geteuid() != 0) return fail(Errc::kInternal, "not root in the new user namespace");
+  // What is mapped now, as the kernel says (a helper may have written one map
+  // before the other failed).
+  auto map_of = [](const char* path) {
+    std::vector<IdRange> out;
+    auto text = read_file(path, 1 << 16);
+    if (!text) return out;
+    for (auto line : split(*text, '\n')) {
+      std::vector<std::string_view> f;
+      for (auto x : split(trim(line), ' '))
+        if (!x.empty()) f.push_back(x);
+      auto a = f.size() == 3 ? parse_u64(f[0]) : std::nullopt, b = f.size() == 3 ? parse_u64(f[1]) : std::nullopt,
+           c = f.size() == 3 ? parse_u64(f[2]) : std::nullopt;
+      if (a && b && c) out.push_back({uint32_t(*a), uint32_t(*b), uint32_t(*c)});
+    }
+    return out;
+  };
+  ns.uids = map_of("/proc/self/uid_map");
+  ns.gids = map_of("/proc/self/gid_map");
   return ns;
 }
 

@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
     if (cannot) return hoist::fail(hoist::Error(*cannot).context("cannot build here"));
     if (userns) {
       hoist::log::info("unprivileged: user namespace {}", userns->describe());
+      auto inside = [](const std::vector<hoist::sys::IdRange>& rs) {
+        std::string out;
+        for (const auto& r : rs) out += fmt::format("{}{}-{}", out.empty() ? "" : ",", r.inside, r.inside + r.count - 1);
+        return out;
+      };
+      p.build.id_map = "uid " + inside(userns->uids) + ", gid " + inside(userns->gids);
       if (!userns->subordinate)
         p.build.warnings.push_back("RUN steps get one user and group (0): chown to another id fails, and files "
                                    "the images give to other ids are owned by 0 (" + userns->why_single + ")");

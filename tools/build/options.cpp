@@ -67,7 +67,8 @@ void add_options(cxxopts::Options& opts) {
       ("metadata-file", "write the build's metadata as JSON to FILE (digests, tags, each step's cache hit and time)",
        cxxopts::value<std::string>())
       ("secret", "id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret,id=ID (repeatable); "
-       "id=ID alone reads $ID. Never in a layer, the cache or the logs", cxxopts::value<std::vector<std::string>>())
+       "id=ID alone reads $ID, else the file ID. Never in a layer, the cache or the logs",
+       cxxopts::value<std::vector<std::string>>())
       ("cache-from", "read build cache records from the registry repository REF when the local cache misses "
        "(repeatable; REF or type=registry,ref=REF)", cxxopts::value<std::vector<std::string>>())
       ("cache-to", "write every step's cache record and layer to the registry repository REF (REF or "
@@ -126,6 +127,11 @@ Result<std::pair<std::string, std::string>> read_secret(const std::string& text)
   }
   std::string var = env.empty() ? id : env;
   const char* v = std::getenv(var.c_str());
+  if (!v && env.empty() && type.empty() && sys::exists(id)) {
+    // buildx: id=X alone is $X, else the file X.
+    auto f = HOIST_TRY_CTX(sys::read_file(id, 500 << 10), "--secret id=" + id + ": cannot read '" + id + "'");
+    return std::pair{id, std::move(f)};
+  }
   if (!v) return usage("$" + var + " is not set");
   return std::pair{id, std::string(v)};
 }

@@ -62,9 +62,20 @@ std::set<std::string> listing(const fs::path& d) {
   return out;
 }
 
-uint64_t diff(const fs::path& lower, const fs::path& merged, const fs::path& upper) {
+// What StepRoot does after the copy: now, once the coarse clock has passed it.
+struct timespec mark() {
+  struct timespec t0, t;
+  ::clock_gettime(CLOCK_REALTIME, &t0);
+  do {
+    ::usleep(1000);
+    ::clock_gettime(CLOCK_REALTIME_COARSE, &t);
+  } while (t.tv_sec < t0.tv_sec || (t.tv_sec == t0.tv_sec && t.tv_nsec <= t0.tv_nsec));
+  return t0;
+}
+
+uint64_t diff(const fs::path& lower, const fs::path& merged, const fs::path& upper, const struct timespec& since) {
   auto l = open_dir(lower), m = open_dir(merged), u = open_dir(upper);
-  auto r = diff_into(l.get(), m.get(), u.get());
+  auto r = diff_into(l.get(), m.get(), u.get(), since);
   REQUIRE_MESSAGE(r, r.error().to_string());
   return *r;
 }
@@ -96,7 +107,7 @@ TEST_CASE("merge_into copies a plain tree whole, then diff_into finds nothing") 
   CHECK(fs::read_symlink(b / "bin/link") == "../etc/conf");
   char v[8] = {};
   CHECK(::getxattr((b / "etc/conf").c_str(), "user.note", v, sizeof v) == 2);
-  CHECK(diff(a, b, u) == 0);
+  CHECK(diff(a, b, u, mark()) == 0);
   CHECK(listing(u).empty());
 }
 
@@ -108,8 +119,19 @@ TEST_CASE("diff_into writes changes, new entries and whiteouts, with their paren
   put(lower / "gone", "bye\n");
   put(lower / "olddir/f", "f\n");
   put(lower / "mode", "m\n", 0644);
+  put(lower / "touched", "aaa\n");
   fs::create_symlink("a", lower / "sym");
   merge(lower, merged);
+  auto since = mark();
+  {
+    // Same size and, after the write, the same mtime again (cp -p, tar x):
+    // the ctime still tells.
+    struct stat before;
+    ::stat((merged / "touched").c_str(), &before);
+    std::ofstream(merged / "touched") << "bbb\n";
+    struct timespec ts[2] = {before.st_atim, before.st_mtim};
+    ::utimensat(AT_FDCWD, (merged / "touched").c_str(), ts, 0);
+  }
   put(merged / "keep/deep/edit", "new and longer\n");
   fs::remove(merged / "gone");
   fs::remove_all(merged / "olddir");
@@ -119,9 +141,9 @@ TEST_CASE("diff_into writes changes, new entries and whiteouts, with their paren
   put(merged / "new/x", "x\n");
   ::link((merged / "new/x").c_str(), (merged / "new/y").c_str());
 
-  CHECK(diff(lower, merged, upper) > 0);
+  CHECK(diff(lower, merged, upper, since) > 0);
   CHECK(listing(upper) == std::set<std::string>{"d keep", "d keep/deep", "f keep/deep/edit", "w gone", "w olddir",
-                                                 "f mode", "l sym", "d new", "f new/x", "f new/y"});
+                                                 "f mode", "f touched", "l sym", "d new", "f new/x", "f new/y"});
   CHECK(read(upper / "keep/deep/edit") == "new and longer\n");
   struct stat wh, x, y;
   ::lstat((upper / "gone").c_str(), &wh);
