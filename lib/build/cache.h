@@ -5,7 +5,8 @@
 // A key is the sha256 of a canonical JSON document naming everything the
 // step's result depends on, kept in the record as `inputs` so that a person
 // (and --metadata-file) can see why a step hit or missed:
-//   every step   "kind" and "parent": the ChainID of the layers below it
+//   every step   "kind", "epoch", "format", "ids" (in a user namespace: the
+//                ids it maps, BuildOptions::id_map) and "parent": the ChainID of the layers below it
 //                (content, not the previous step's key: equal trees below
 //                give equal keys whichever steps made them); "" for scratch
 //   RUN          the argv as run (SHELL applied), the environment the

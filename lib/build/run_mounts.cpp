@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 
 #include <fmt/core.h>
 
@@ -33,20 +34,28 @@ Result<> make_dir(const std::string& path, mode_t mode) {
   return {};
 }
 
-// The host path of `source` inside the tree at `root` (symlinks followed
-// inside it, never out): what a bind mount may take as its source.
-Result<std::string> path_in_root(const std::string& root, const std::string& source) {
+// `source` inside the tree at `root` (symlinks followed inside it, never
+// out), pinned: bound at `at` from the file it resolved to (open_tree), so
+// that nothing renamed or swapped for a symlink afterwards changes what the
+// RUN sees. Returns `at`.
+Result<std::string> pin_in_root(const std::string& root, const std::string& source, const std::string& at,
+                                HeldMounts* held) {
   auto rfd = HOIST_TRY(sys::open_file(root, O_PATH | O_DIRECTORY));
   auto fd = HOIST_TRY(sys::open_in_root(rfd, source.empty() ? "/" : source, O_PATH));
-  char link[64], buf[PATH_MAX];
-  fmt::format_to_n(link, sizeof link - 1, "/proc/self/fd/{}", fd.get()).out[0] = '\0';
-  ssize_t n = ::readlink(link, buf, sizeof buf);
-  if (n < 0 || size_t(n) >= sizeof buf) return fail(Error::from_errno(errno, "cannot resolve '" + source + "'"));
-  return std::string(buf, size_t(n));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return fail(Error::from_errno(errno, "cannot inspect '" + source + "'"));
+  if (S_ISDIR(st.st_mode)) {
+    HOIST_CHECK(make_dir(at, 0755));
+  } else {
+    (void)HOIST_TRY(sys::open_file(at, O_WRONLY | O_CREAT | O_EXCL, 0600));
+  }
+  HOIST_CHECK(sys::bind_fd(fd.get(), at));
+  held->mounted.push_back(at);
+  return at;
 }
 
 // A cache mount's directory: instance `n` of STORE/cache-mounts/<key>, made
-// (with the mount's mode and owner) when missing, under its lock `lock_fd`.
+// (with the mount's mode and owner) when missing; the caller holds lock-create.
 Result<std::string> cache_instance(const std::string& base, int n, const dockerfile::Mount& m) {
   std::string dir = base + "/" + std::to_string(n);
   struct stat st;
@@ -150,6 +159,43 @@ Result<std::vector<PlannedMount>> Builder::plan_mounts(const StageState& s, cons
 
 Result<> Builder::make_mounts(std::vector<PlannedMount>& plans, const std::string& scratch, RunSpec* spec,
                               HeldMounts* held) {
+  // Cache mounts first, their locks taken in the order of their directories
+  // (two builds locking the same ids never wait for each other in a circle),
+  // each id once (a RUN naming one twice gets one instance, one lock).
+  std::map<std::string, std::vector<size_t>> by_base;
+  for (size_t i = 0; i < plans.size(); ++i)
+    if (plans[i].m.type == "cache")
+      by_base[store_dir_ + "/cache-mounts/" + digest::sha256_of(plans[i].id).hex()].push_back(i);
+  std::map<size_t, std::string> cache_dirs;
+  for (const auto& [base, uses] : by_base) {
+    const dockerfile::Mount& m = plans[uses.front()].m;
+    HOIST_CHECK(sys::mkdir_all(base, 0700));
+    std::string sharing = m.sharing.empty() ? "shared" : m.sharing;
+    // Instances are made under lock-create, held only for that; lock-N
+    // guards instance N: shared RUNs hold it shared, a locked one alone, a
+    // private one takes the first instance nobody holds.
+    std::string cp = base + "/lock-create";
+    auto create = HOIST_TRY(lock_file(cp));
+    int n = 0;
+    sys::Fd lock;
+    if (sharing == "private") {
+      for (;; ++n) {
+        std::string lp = base + "/lock-" + std::to_string(n);
+        lock = HOIST_TRY(lock_file(lp));
+        if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) break;
+        if (errno != EWOULDBLOCK && errno != EINTR) return fail(Error::from_errno(errno, "cannot lock '" + lp + "'"));
+      }
+    } else {
+      std::string lp = base + "/lock-0";
+      lock = HOIST_TRY(lock_file(lp));
+      HOIST_CHECK(take_lock(lock, sharing == "locked" ? LOCK_EX : LOCK_SH, lp));
+    }
+    HOIST_CHECK(take_lock(create, LOCK_EX, cp));
+    std::string dir = HOIST_TRY(cache_instance(base, n, m));
+    create.reset();
+    held->locks.push_back(std::move(lock));
+    for (size_t i : uses) cache_dirs[i] = dir;
+  }
   std::string secrets_dir;
   for (size_t i = 0; i < plans.size(); ++i) {
     PlannedMount& p = plans[i];
@@ -193,46 +239,26 @@ Result<> Builder::make_mounts(std::vector<PlannedMount>& plans, const std::strin
       rm.options = {"nosuid", "nodev"};
       if (m.size_limit > 0) rm.options.push_back("size=" + std::to_string(m.size_limit));
     } else if (m.type == "cache") {
-      std::string base = store_dir_ + "/cache-mounts/" + digest::sha256_of(p.id).hex();
-      HOIST_CHECK(sys::mkdir_all(base, 0700));
-      std::string sharing = m.sharing.empty() ? "shared" : m.sharing;
-      int n = 0;
-      sys::Fd lock;
-      if (sharing == "private") {
-        // The first instance no other RUN holds.
-        for (;; ++n) {
-          std::string lp = base + "/lock-" + std::to_string(n);
-          lock = HOIST_TRY(lock_file(lp));
-          if (::flock(lock.get(), LOCK_EX | LOCK_NB) == 0) break;
-          if (errno != EWOULDBLOCK && errno != EINTR) return fail(Error::from_errno(errno, "cannot lock '" + lp + "'"));
-        }
-      } else {
-        std::string lp = base + "/lock-0";
-        lock = HOIST_TRY(lock_file(lp));
-        HOIST_CHECK(take_lock(lock, LOCK_EX, lp));  // made under an exclusive lock
-      }
-      rm.source = HOIST_TRY(cache_instance(base, n, m));
-      if (sharing == "shared") HOIST_CHECK(take_lock(lock, LOCK_SH, base + "/lock-0"));
-      held->locks.push_back(std::move(lock));
+      rm.source = cache_dirs.at(i);
       rm.options = {"rbind", m.readonly ? "ro" : "rw"};
     } else {  // bind
       std::string src;
       std::string dir = scratch + "/bind-" + std::to_string(i);
       if (p.from) {
-        src = HOIST_TRY_CTX(path_in_root(p.from->path(), m.source), "--mount from=" + m.from);
+        src = HOIST_TRY_CTX(pin_in_root(p.from->path(), m.source, dir + "-src", held), "--mount from=" + m.from);
       } else {
         SourceTree* tree = HOIST_TRY(context());
         if (tree->ignore().empty()) {
-          src = HOIST_TRY(path_in_root(tree->dir(), p.context_rel));
+          src = HOIST_TRY(pin_in_root(tree->dir(), p.context_rel, dir + "-src", held));
         } else {
           // .dockerignore applies: the step sees a copy without what it leaves out.
           std::string copy = dir + "-context";
           HOIST_CHECK(make_dir(copy, 0755));
           auto croot = HOIST_TRY(sys::open_file(copy, O_PATH | O_DIRECTORY));
           (void)HOIST_TRY(copy_sources(*tree, {p.context_rel}, croot, "/", true, CopyOptions{}));
+          auto at = HOIST_TRY(sys::open_in_root(tree->root(), p.context_rel, O_PATH));
           struct stat st;
-          bool is_dir = tree->root().get() >= 0 &&
-                        ::fstatat(tree->root().get(), p.context_rel.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode);
+          bool is_dir = ::fstat(at.get(), &st) == 0 && S_ISDIR(st.st_mode);
           src = is_dir ? copy : copy + "/" + p.context_rel.substr(p.context_rel.rfind('/') + 1);
         }
       }

@@ -157,6 +157,15 @@ Result<> unmount(const std::string& path) {
   return {};
 }
 
+Result<> bind_fd(int fd, const std::string& target) {
+  int tree = ::open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  if (tree < 0) return fail(Error::from_errno(errno, "cannot clone the mount of '" + target + "'s source"));
+  Fd t(tree);
+  if (::move_mount(tree, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+    return fail(Error::from_errno(errno, "cannot bind at '" + target + "'"));
+  return {};
+}
+
 std::string_view overlay_xattr_prefix() {
   return in_initial_user_namespace() ? "trusted.overlay." : "user.overlay.";
 }

@@ -49,6 +49,12 @@ Result<> unmount(const std::string& path);
 // (opaque directories) and layers read from their upper directories use it.
 std::string_view overlay_xattr_prefix();
 
+// Binds the file or directory `fd` names (O_PATH is enough) at `target`
+// (an existing file or directory): open_tree(OPEN_TREE_CLONE) then
+// move_mount, so the bind is of what `fd` resolved to, whatever the path
+// names by then.
+Result<> bind_fd(int fd, const std::string& target);
+
 // A private tmpfs at `target` (nosuid, nodev, noexec), `data` its options
 // ("mode=0700,size=64m"): where secrets live for a build step, off the disk.
 Result<> mount_tmpfs(const std::string& target, const std::string& data);
