@@ -136,6 +136,9 @@ class Builder {
                                                 nlohmann::json* key);
   Result<> make_mounts(std::vector<PlannedMount>& plans, const std::string& scratch, RunSpec* spec,
                        HeldMounts* held);
+  // What COPY --from or RUN --mount from= names, for a cache key: "stage
+  // <ChainID>" or "image <digest>" (an image is pulled or resolved for it).
+  Result<std::string> from_key(const std::string& from, size_t stage_index);
   // The tree COPY --from names: a stage's root or an image's.
   Result<std::unique_ptr<ReadOnlyRoot>> from_root(const std::string& from, size_t stage_index,
                                                   std::string* key_part);

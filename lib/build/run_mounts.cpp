@@ -146,9 +146,10 @@ Result<std::vector<PlannedMount>> Builder::plan_mounts(const StageState& s, cons
         auto content = HOIST_TRY(hasher_.digest(*tree, matched, {}));
         k["content"] = content.str();
       } else {
-        std::string from_key;
-        p.from = HOIST_TRY_CTX(from_root(m.from, s.stage->index, &from_key), "--mount=" + text);
-        k["from"] = from_key;
+        // The tree itself is opened when the RUN runs (a cached step needs
+        // none of its layers).
+        k["from"] = HOIST_TRY_CTX(from_key(m.from, s.stage->index), "--mount=" + text);
+        p.stage_index = s.stage->index;
       }
     }
     key->push_back(std::move(k));
@@ -244,7 +245,9 @@ Result<> Builder::make_mounts(std::vector<PlannedMount>& plans, const std::strin
     } else {  // bind
       std::string src;
       std::string dir = scratch + "/bind-" + std::to_string(i);
-      if (p.from) {
+      if (!m.from.empty()) {
+        std::string unused;
+        p.from = HOIST_TRY_CTX(from_root(m.from, p.stage_index, &unused), "--mount from=" + m.from);
         src = HOIST_TRY_CTX(pin_in_root(p.from->path(), m.source, dir + "-src", held), "--mount from=" + m.from);
       } else {
         SourceTree* tree = HOIST_TRY(context());

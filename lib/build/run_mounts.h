@@ -40,7 +40,8 @@ struct PlannedMount {
   dockerfile::Mount m;                  // target absolute and cleaned
   std::string id;                       // a secret's or a cache's id
   const std::string* secret = nullptr;  // the value, when the build has it
-  std::unique_ptr<ReadOnlyRoot> from;   // bind from a stage or an image
+  std::unique_ptr<ReadOnlyRoot> from;   // bind from a stage or an image (opened by make_mounts)
+  size_t stage_index = 0;               // the stage the RUN is in (for from=)
   std::string context_rel;              // bind from the context: the matched path
 };
 

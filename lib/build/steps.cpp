@@ -65,6 +65,17 @@ Result<SourceTree*> Builder::context() {
   return &*context_;
 }
 
+Result<std::string> Builder::from_key(const std::string& from, size_t stage_index) {
+  if (auto j = stage_ref(from, stage_index)) {
+    const StageState& st = stages_[*j];
+    if (!st.done) return fail(Errc::kInvalidArgument, "stage '" + from + "' is not built before this one");
+    auto chain = unpack::chain_ids(st.config.rootfs.diff_ids);
+    return "stage " + (chain.empty() ? std::string("scratch") : chain.back().str());
+  }
+  auto img = HOIST_TRY(image_for(from));
+  return "image " + img.manifest_desc.digest.str();
+}
+
 Result<std::unique_ptr<ReadOnlyRoot>> Builder::from_root(const std::string& from, size_t stage_index,
                                                          std::string* key_part) {
   if (auto j = stage_ref(from, stage_index)) {
