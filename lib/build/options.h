@@ -73,6 +73,7 @@ struct StepReport {
   bool cached = false;      // served from the cache
   std::string cache_source; // "local", or the registry cache's repository
   std::string inputs;       // the cache key's inputs, a JSON object's text ("" without a key)
+  std::string cache_miss;   // why a step with a key was built: "--no-cache", "no record of this key in ..."
   bool ran = false;         // did work (ran, copied, made a layer)
   double seconds = 0;
   std::string cache_key;    // "sha256:..", "" for metadata instructions

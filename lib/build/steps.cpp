@@ -124,6 +124,13 @@ Result<> Builder::layer_step(StageState& s, StepInfo& info, json inputs, const s
     exports_.push_back({key, *hit});
   } else {
     cur_.cache_source.clear();
+    if (o_.no_cache) {
+      cur_.cache_miss = "--no-cache";
+    } else {
+      cur_.cache_miss = "no record of this key in the store";
+      for (const auto& r : o_.cache_from) cur_.cache_miss += ", nor in " + r;
+      cur_.cache_miss += " (cacheInputs: what it is made of)";
+    }
     std::vector<std::string> lower;
     if (!link) lower = HOIST_TRY(lowers(s.layers, s.config.rootfs.diff_ids));
     auto root = HOIST_TRY(StepRoot::mount(*snaps_, lower, snapshotter_));

@@ -75,6 +75,8 @@ dockerfile "again"
 runner D "$T/d.json" "$T/d.err" --cache-from "$CACHE"
 assert_eq "2 4 5" "$(cached "$T/d.err")" "steps cached after step 3's command changed"
 assert_eq "ran-3" "$(ran "$T/d.err")" "RUN output"
+assert_match "^no record of this key in the store, nor in $CACHE" "$(jq -r '.steps[2].cacheMiss' "$T/d.err.meta")" \
+  "why step 3 was built"
 assert_eq "$(jq -r '.steps[2].layer' "$T/a.err.meta")" "$(jq -r '.steps[2].layer' "$T/d.err.meta")" "step 3's layer, made again"
 dockerfile ""
 echo changed >"$C/a.txt"

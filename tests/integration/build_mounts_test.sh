@@ -105,3 +105,40 @@ rc=0
 hbuild "$T/out" "$T/err7" --secret "id=x,src=$T/missing-file" "$C" || rc=$?
 assert_eq 1 "$rc" "exit status with an unreadable --secret file"
 grep -F -- "--secret id=x: cannot read '$T/missing-file'" "$T/err7" >/dev/null || fail "no clear message: $(cat "$T/err7")"
+
+step "cache mount sharing: locked waits for the holder, private takes an instance of its own"
+L=$T/lctx
+mkdir -p "$L"
+# The holder: marks the cache, then waits (in its RUN) for the test to let it go.
+cat >"$L/Dockerfile.hold" <<DF
+FROM $BASE
+RUN --mount=type=cache,target=/c,sharing=locked echo held > /c/holder && while [ ! -e /c/release ]; do sleep 0.05; done && echo done > /c/holder-done
+DF
+cat >"$L/Dockerfile.locked" <<DF
+FROM $BASE
+RUN --mount=type=cache,target=/c,sharing=locked test -e /c/holder-done && echo after-holder > /c/second
+DF
+cat >"$L/Dockerfile.private" <<DF
+FROM $BASE
+RUN --mount=type=cache,target=/c,sharing=private test ! -e /c/holder && echo own > /c/private
+DF
+base_dir=$S/cache-mounts/$(printf %s /c | sha256sum | cut -d' ' -f1)
+rm -rf "$base_dir"
+hbuild "$T/hold.out" "$T/hold.err" --no-cache -f "$L/Dockerfile.hold" "$L" &
+hold_pid=$!
+on_exit "kill $hold_pid 2>/dev/null; true"
+wait_until "[ -e '$base_dir/0/holder' ]" || fail "the holding build never started its RUN: $(cat "$T/hold.err")"
+hbuild_ok "$T/priv.out" "$T/priv.err" --no-cache -f "$L/Dockerfile.private" "$L"
+assert_file "$base_dir/1/private" "the private mount's own instance"
+hbuild "$T/lock.out" "$T/lock.err" --no-cache -f "$L/Dockerfile.locked" "$L" &
+lock_pid=$!
+on_exit "kill $lock_pid 2>/dev/null; true"
+# The second locked build waits on the cache's lock: /proc/locks lists it as a waiter.
+ino=$(stat -c %i "$base_dir/lock-0")
+wait_until "grep -E -- '-> FLOCK +ADVISORY +WRITE +[0-9]+ +[0-9a-f]+:[0-9a-f]+:$ino ' /proc/locks >/dev/null" ||
+  fail "the second locked build does not wait for the lock: $(cat /proc/locks)"
+assert_no_file "$base_dir/0/second" "the second locked RUN's file while the first holds the lock"
+touch "$base_dir/0/release"
+wait "$hold_pid" || fail "the holding build failed: $(cat "$T/hold.err")"
+wait "$lock_pid" || fail "the second locked build failed: $(cat "$T/lock.err")"
+assert_eq after-holder "$(cat "$base_dir/0/second")" "what the second locked RUN saw"

@@ -242,7 +242,7 @@ Result<> report(cli::Context& ctx, const Parsed& p, const build::BuildResult& bu
   for (const auto& s : built.steps)
     steps.push_back({{"step", s.number}, {"stage", s.stage}, {"location", s.location}, {"instruction", s.instruction},
                      {"cached", s.cached}, {"ran", s.ran}, {"seconds", s.seconds}, {"cacheKey", s.cache_key},
-                     {"cacheSource", s.cache_source},
+                     {"cacheSource", s.cache_source},       {"cacheMiss", s.cache_miss},
                      {"cacheInputs", s.inputs.empty() ? nlohmann::ordered_json(nullptr)
                                                       : nlohmann::ordered_json::parse(s.inputs)},
                      {"layer", s.layer}});
