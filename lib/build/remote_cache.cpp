@@ -19,8 +19,6 @@ namespace hoist::build {
 
 namespace {
 
-using json = nlohmann::json;
-
 constexpr uint64_t kMaxRecordBytes = 4 << 20;
 
 std::string record_tag(const digest::Digest& key) { return std::string(kCacheTagPrefix) + key.hex(); }
@@ -28,8 +26,8 @@ std::string record_tag(const digest::Digest& key) { return std::string(kCacheTag
 // What the registry may see of a key's inputs: every value a RUN's
 // environment holds (ENV, build args: tokens people pass as --build-arg) as
 // its sha256, the names kept. The key itself is made of the values.
-json shareable_inputs(const json& inputs) {
-  json out = inputs;
+nlohmann::json shareable_inputs(const nlohmann::json& inputs) {
+  nlohmann::json out = inputs;
   if (out.is_object() && out.contains("env") && out["env"].is_array()) {
     for (auto& e : out["env"]) {
       if (!e.is_string()) continue;
@@ -44,7 +42,7 @@ json shareable_inputs(const json& inputs) {
 // The record's config blob: what the key was made of (shareable_inputs), and
 // the layer's diff_id.
 std::string record_config(const digest::Digest& key, const CacheRecord& rec) {
-  return json{{"key", key.str()}, {"diffID", rec.diff_id.str()}, {"inputs", shareable_inputs(rec.inputs)}}.dump();
+  return nlohmann::json{{"key", key.str()}, {"diffID", rec.diff_id.str()}, {"inputs", shareable_inputs(rec.inputs)}}.dump();
 }
 
 // A layer descriptor from a registry's record, rebuilt from what a layer
@@ -60,7 +58,7 @@ std::optional<image::Descriptor> layer_of(const image::Descriptor& d) {
   return out;
 }
 
-std::string string_field(const json& j, const char* key) {
+std::string string_field(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
@@ -214,8 +212,8 @@ Result<std::optional<RemoteHit>> RemoteCache::lookup(const digest::Digest& key) 
       warn_once(repo, "cannot read a cache record: " + got.error().message());
       continue;
     }
-    json j = json::parse(w.str(), nullptr, false);
-    if (!j.is_object()) j = json::object();
+    nlohmann::json j = nlohmann::json::parse(w.str(), nullptr, false);
+    if (!j.is_object()) j = nlohmann::json::object();
     auto rec_key = digest::parse(string_field(j, "key"));
     auto diff_id = digest::parse(string_field(j, "diffID"));
     if (digest::sha256_of(w.str()) != m->config.digest || !rec_key || *rec_key != key || !diff_id) {
@@ -244,7 +242,7 @@ Result<std::optional<RemoteHit>> RemoteCache::lookup(const digest::Digest& key) 
     hit.record.layer = layer;
     hit.record.diff_id = *diff_id;
     auto in = j.find("inputs");
-    hit.record.inputs = in != j.end() && in->is_object() ? *in : json::object();
+    hit.record.inputs = in != j.end() && in->is_object() ? *in : nlohmann::json::object();
     hit_records_.emplace_back(key.str(), Cache::record_text(hit.record));
     return hit;
   }
@@ -256,7 +254,7 @@ Result<> RemoteCache::record_hits(const std::set<digest::Digest>& bad_layers) {
   // build here would trust it.
   std::vector<std::pair<std::string, std::string>> records;
   for (auto& [key, text] : hit_records_) {
-    json j = json::parse(text, nullptr, false);
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     auto layer = j.is_object() && j.contains("layer") ? image::descriptor_from_json(j["layer"]) : fail(Errc::kInvalidArgument, "");
     if (layer && !bad_layers.contains(layer->digest)) records.emplace_back(key, text);
   }
