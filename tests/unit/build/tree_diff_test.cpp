@@ -37,13 +37,13 @@ struct Tmp {
   }
 };
 
-void put(const fs::path& p, const std::string& body, mode_t mode = 0644) {
+void put_file(const fs::path& p, const std::string& body, mode_t mode = 0644) {
   fs::create_directories(p.parent_path());
   std::ofstream(p) << body;
   ::chmod(p.c_str(), mode);
 }
 
-std::string read(const fs::path& p) {
+std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
@@ -91,8 +91,8 @@ void merge(const fs::path& src, const fs::path& dst) {
 TEST_CASE("merge_into copies a plain tree whole, then diff_into finds nothing") {
   Tmp t;
   auto a = t.dir("a"), b = t.dir("b"), u = t.dir("u");
-  put(a / "etc/conf", "x\n", 0600);
-  put(a / "bin/tool", "#!/bin/sh\n", 04755);
+  put_file(a / "etc/conf", "x\n", 0600);
+  put_file(a / "bin/tool", "#!/bin/sh\n", 04755);
   fs::create_symlink("../etc/conf", a / "bin/link");
   ::link((a / "etc/conf").c_str(), (a / "etc/conf2").c_str());
   ::setxattr((a / "etc/conf").c_str(), "user.note", "hi", 2, 0);
@@ -114,12 +114,12 @@ TEST_CASE("merge_into copies a plain tree whole, then diff_into finds nothing") 
 TEST_CASE("diff_into writes changes, new entries and whiteouts, with their parents") {
   Tmp t;
   auto lower = t.dir("lower"), merged = t.dir("merged"), upper = t.dir("upper");
-  put(lower / "keep/same", "same\n");
-  put(lower / "keep/deep/edit", "old\n");
-  put(lower / "gone", "bye\n");
-  put(lower / "olddir/f", "f\n");
-  put(lower / "mode", "m\n", 0644);
-  put(lower / "touched", "aaa\n");
+  put_file(lower / "keep/same", "same\n");
+  put_file(lower / "keep/deep/edit", "old\n");
+  put_file(lower / "gone", "bye\n");
+  put_file(lower / "olddir/f", "f\n");
+  put_file(lower / "mode", "m\n", 0644);
+  put_file(lower / "touched", "aaa\n");
   fs::create_symlink("a", lower / "sym");
   merge(lower, merged);
   auto since = mark();
@@ -132,19 +132,19 @@ TEST_CASE("diff_into writes changes, new entries and whiteouts, with their paren
     struct timespec ts[2] = {before.st_atim, before.st_mtim};
     ::utimensat(AT_FDCWD, (merged / "touched").c_str(), ts, 0);
   }
-  put(merged / "keep/deep/edit", "new and longer\n");
+  put_file(merged / "keep/deep/edit", "new and longer\n");
   fs::remove(merged / "gone");
   fs::remove_all(merged / "olddir");
   ::chmod((merged / "mode").c_str(), 0600);
   fs::remove(merged / "sym");
   fs::create_symlink("b", merged / "sym");
-  put(merged / "new/x", "x\n");
+  put_file(merged / "new/x", "x\n");
   ::link((merged / "new/x").c_str(), (merged / "new/y").c_str());
 
   CHECK(diff(lower, merged, upper, since) > 0);
   CHECK(listing(upper) == std::set<std::string>{"d keep", "d keep/deep", "f keep/deep/edit", "w gone", "w olddir",
                                                  "f mode", "f touched", "l sym", "d new", "f new/x", "f new/y"});
-  CHECK(read(upper / "keep/deep/edit") == "new and longer\n");
+  CHECK(slurp(upper / "keep/deep/edit") == "new and longer\n");
   struct stat wh, x, y;
   ::lstat((upper / "gone").c_str(), &wh);
   CHECK(wh.st_rdev == makedev(0, 0));
@@ -158,21 +158,21 @@ TEST_CASE("merge_into applies overlay whiteouts and opaque directories") {
   if (::geteuid() != 0) return;  // whiteout devices and trusted.* xattrs need root here
   Tmp t;
   auto base = t.dir("base"), top = t.dir("top"), out = t.dir("out");
-  put(base / "a/old", "1\n");
-  put(base / "a/kept", "1\n");
-  put(base / "b/hidden", "1\n");
-  put(base / "c", "1\n");
+  put_file(base / "a/old", "1\n");
+  put_file(base / "a/kept", "1\n");
+  put_file(base / "b/hidden", "1\n");
+  put_file(base / "c", "1\n");
   merge(base, out);
   fs::create_directories(top / "a");
   REQUIRE(::mknod((top / "a/old").c_str(), S_IFCHR, makedev(0, 0)) == 0);
   fs::create_directories(top / "b");
-  put(top / "b/fresh", "2\n");
+  put_file(top / "b/fresh", "2\n");
   std::string opaque = std::string(sys::overlay_xattr_prefix()) + "opaque";
   REQUIRE(::setxattr((top / "b").c_str(), opaque.c_str(), "y", 1, 0) == 0);
-  put(top / "c", "2\n");
+  put_file(top / "c", "2\n");
   merge(top, out);
   CHECK(listing(out) == std::set<std::string>{"d a", "f a/kept", "d b", "f b/fresh", "f c"});
-  CHECK(read(out / "c") == "2\n");
+  CHECK(slurp(out / "c") == "2\n");
 }
 
 TEST_CASE("parse_cache_ref takes REF and buildx's type=registry,ref=REF") {
@@ -186,7 +186,7 @@ TEST_CASE("parse_cache_ref takes REF and buildx's type=registry,ref=REF") {
 
 TEST_CASE("subordinate_range reads /etc/subuid lines by name or id") {
   Tmp t;
-  put(t.root / "subuid", "other:100000:65536\nbob:200000:65536\n1234:300000:1000\nbad:x:1\n");
+  put_file(t.root / "subuid", "other:100000:65536\nbob:200000:65536\n1234:300000:1000\nbad:x:1\n");
   auto p = (t.root / "subuid").string();
   auto bob = sys::subordinate_range(p, "bob", 1001);
   CHECK(bob.outside == 200000);
