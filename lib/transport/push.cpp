@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -223,22 +224,36 @@ SyncSummary sync(Registries& registries, const std::vector<SyncEntry>& entries, 
     }
   }
 
+  // Images bound for one repository go one after the other: two pushes of
+  // the same blobs into one repository at once race in the registry (the
+  // reference registry writes a blob's link while the other push's
+  // manifest PUT reads it: DIGEST_INVALID, MANIFEST_BLOB_UNKNOWN).
+  std::map<std::string, std::vector<Work*>> by_repo;
+  std::vector<std::vector<Work*>*> groups;
+  for (auto& w : work) {
+    auto dest = ref::parse_reference(w.dest);
+    auto& g = by_repo[dest ? dest->name() : w.dest];
+    if (g.empty()) groups.push_back(&g);
+    g.push_back(&w);
+  }
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (;;) {
       size_t k = next++;
-      if (k >= work.size() || o.copy.stop.stop_requested()) return;
-      auto& w = work[k];
-      SyncOutcome out{w.entry, w.src.label, w.dest, std::nullopt, std::nullopt};
-      auto r = push_image(registries, *w.src.source, w.dest, o, progress);
-      if (r)
-        out.result = std::move(*r);
-      else
-        out.error = std::move(r).error();
-      done(std::move(out));
+      if (k >= groups.size()) return;
+      for (Work* w : *groups[k]) {
+        if (o.copy.stop.stop_requested()) return;
+        SyncOutcome out{w->entry, w->src.label, w->dest, std::nullopt, std::nullopt};
+        auto r = push_image(registries, *w->src.source, w->dest, o, progress);
+        if (r)
+          out.result = std::move(*r);
+        else
+          out.error = std::move(r).error();
+        done(std::move(out));
+      }
     }
   };
-  int n = std::max(1, std::min<int>(o.parallel_images, int(work.size())));
+  int n = std::max(1, std::min<int>(o.parallel_images, int(groups.size())));
   {
     std::vector<std::jthread> threads;
     for (int t = 1; t < n; ++t) threads.emplace_back(worker);
