@@ -68,9 +68,8 @@ Result<> write_proc(const char* file, const std::string& text) {
   return {};
 }
 
-// The ids this namespace maps, each onto itself: "0 0 4294967295" on the
-// host, one line per range in a user namespace.
-std::vector<IdRange> own_map(const char* path) {
+// /proc/self/{uid,gid}_map as ranges ("inside outside count" a line).
+std::vector<IdRange> read_map(const char* path) {
   std::vector<IdRange> out;
   auto text = read_file(path, 1 << 16);
   if (!text) return out;
@@ -79,9 +78,18 @@ std::vector<IdRange> own_map(const char* path) {
     for (auto x : split(trim(line), ' '))
       if (!x.empty()) f.push_back(x);
     if (f.size() != 3) continue;
-    auto in = parse_u64(f[0]), n = parse_u64(f[2]);
-    if (in && n && *in <= 0xFFFFFFFFu && *n <= 0xFFFFFFFFu) out.push_back({uint32_t(*in), uint32_t(*in), uint32_t(*n)});
+    auto in = parse_u64(f[0]), at = parse_u64(f[1]), n = parse_u64(f[2]);
+    if (in && at && n && *in <= 0xFFFFFFFFu && *at <= 0xFFFFFFFFu && *n <= 0xFFFFFFFFu)
+      out.push_back({uint32_t(*in), uint32_t(*at), uint32_t(*n)});
   }
+  return out;
+}
+
+// The ids this namespace maps, each onto itself: "0 0 4294967295" on the
+// host, one line per range in a user namespace.
+std::vector<IdRange> own_map(const char* path) {
+  auto out = read_map(path);
+  for (auto& r : out) r.outside = r.inside;
   return out;
 }
 
@@ -131,16 +139,9 @@ bool in_initial_user_namespace() {
 }
 
 bool gid_mapped(uint32_t gid) {
-  auto text = read_file("/proc/self/gid_map", 1 << 16);
-  if (!text) return true;
-  for (auto line : split(*text, '\n')) {
-    std::vector<std::string_view> f;
-    for (auto x : split(trim(line), ' '))
-      if (!x.empty()) f.push_back(x);
-    if (f.size() != 3) continue;
-    auto in = parse_u64(f[0]), n = parse_u64(f[2]);
-    if (in && n && gid >= *in && gid - *in < *n) return true;
-  }
+  if (!sys::read_file("/proc/self/gid_map", 1 << 16)) return true;  // no /proc: the host
+  for (const auto& r : read_map("/proc/self/gid_map"))
+    if (gid >= r.inside && gid - r.inside < r.count) return true;
   return false;
 }
 
@@ -267,22 +268,8 @@ Result<UserNamespace> enter_user_namespace() {
   if (::geteuid() != 0) return fail(Errc::kInternal, "not root in the new user namespace");
   // What is mapped now, as the kernel says (a helper may have written one map
   // before the other failed).
-  auto map_of = [](const char* path) {
-    std::vector<IdRange> out;
-    auto text = read_file(path, 1 << 16);
-    if (!text) return out;
-    for (auto line : split(*text, '\n')) {
-      std::vector<std::string_view> f;
-      for (auto x : split(trim(line), ' '))
-        if (!x.empty()) f.push_back(x);
-      auto a = f.size() == 3 ? parse_u64(f[0]) : std::nullopt, b = f.size() == 3 ? parse_u64(f[1]) : std::nullopt,
-           c = f.size() == 3 ? parse_u64(f[2]) : std::nullopt;
-      if (a && b && c) out.push_back({uint32_t(*a), uint32_t(*b), uint32_t(*c)});
-    }
-    return out;
-  };
-  ns.uids = map_of("/proc/self/uid_map");
-  ns.gids = map_of("/proc/self/gid_map");
+  ns.uids = read_map("/proc/self/uid_map");
+  ns.gids = read_map("/proc/self/gid_map");
   return ns;
 }
 
