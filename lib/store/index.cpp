@@ -400,6 +400,16 @@ Result<> Index::put_cache(std::string_view key, std::string_view record) {
   return {};
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Index::list_cache() {
+  auto s = HOIST_TRY(open_session(dir_, timeout_, false));
+  std::vector<std::pair<std::string, std::string>> out;
+  HOIST_CHECK(scan(s, kCachePrefix, dir_, [&](std::string_view key, std::string_view value) -> Result<> {
+    out.emplace_back(std::string(key), std::string(value));
+    return {};
+  }));
+  return out;
+}
+
 Result<> Index::put_cache_and_sources(const std::vector<std::pair<std::string, std::string>>& records,
                                      const std::vector<std::pair<digest::Digest, std::string>>& sources) {
   if (records.empty() && sources.empty()) return {};

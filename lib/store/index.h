@@ -152,6 +152,8 @@ class Index {
   // v1/cache records (hoist-build). get_cache: nullopt when absent.
   Result<std::optional<std::string>> get_cache(std::string_view key);
   Result<> put_cache(std::string_view key, std::string_view record);
+  // Every v1/cache record: key -> record text, by key.
+  Result<std::vector<std::pair<std::string, std::string>>> list_cache();
   // Several cache records and blob sources in one write (a build's registry
   // cache hits: one database session instead of two a step).
   Result<> put_cache_and_sources(const std::vector<std::pair<std::string, std::string>>& records,

@@ -8,7 +8,7 @@ H=$HOIST_BIN/hoist
 [ -x "$H" ] || skip "$H is not built"
 
 verbs() { "$1" --help | sed -n 's/^  \([a-z]*\)  .*/\1/p' | sort | tr '\n' ' '; }
-want=$(for v in build pull push unpack run; do [ -x "$HOIST_BIN/hoist-$v" ] && echo "$v"; done | sort | tr '\n' ' ')
+want=$(for v in build pull push unpack run store; do [ -x "$HOIST_BIN/hoist-$v" ] && echo "$v"; done | sort | tr '\n' ' ')
 
 step "--help lists the verbs built beside it: $want"
 assert_eq "$want" "$(PATH=/usr/bin:/bin verbs "$H")" "verbs listed"

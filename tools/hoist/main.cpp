@@ -25,6 +25,7 @@ constexpr Verb kVerbs[] = {
     {"push", "send images to a registry"},
     {"unpack", "turn an image into an OCI runtime bundle"},
     {"run", "run an OCI bundle (runc-compatible)"},
+    {"store", "list, tag and remove the store's images; its disk usage"},
 };
 
 std::string self_dir() {
