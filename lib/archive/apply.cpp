@@ -46,31 +46,6 @@ std::string join(std::string_view dir, std::string_view name) {
 
 Error errno_error(int err, std::string_view what) { return Error::from_errno(err, std::string(what)); }
 
-// The xattr names of dirfd/name itself (not followed), through /proc/self/fd as
-// sys::get_xattr_at does.
-Result<std::vector<std::string>> list_xattrs_at(int dirfd, const std::string& name) {
-  std::string p = "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
-  for (;;) {
-    ssize_t n = ::llistxattr(p.c_str(), nullptr, 0);
-    if (n < 0) {
-      if (errno == ENOTSUP) return std::vector<std::string>{};
-      return fail(errno_error(errno, "cannot list xattrs of '" + name + "'"));
-    }
-    std::string buf(size_t(n), '\0');
-    ssize_t m = n ? ::llistxattr(p.c_str(), buf.data(), buf.size()) : 0;
-    if (m < 0 && errno == ERANGE) continue;
-    if (m < 0) return fail(errno_error(errno, "cannot list xattrs of '" + name + "'"));
-    std::vector<std::string> out;
-    for (size_t i = 0; i < size_t(m);) {
-      size_t e = buf.find('\0', i);
-      if (e == std::string::npos) e = size_t(m);
-      if (e > i) out.emplace_back(buf.substr(i, e - i));
-      i = e + 1;
-    }
-    return out;
-  }
-}
-
 // The process umask, read without changing it (umask(2) would race other threads).
 mode_t current_umask() {
   FILE* f = std::fopen("/proc/self/status", "re");
@@ -302,7 +277,7 @@ class Applier {
       return fail(errno_error(errno, "cannot change owner of '" + target + "'"));
     // xattrs after chown (chown clears security.capability), then the mode.
     if (!S_ISLNK(st.st_mode)) {
-      auto names = HOIST_TRY(list_xattrs_at(ldfd, base));
+      auto names = HOIST_TRY(sys::list_xattrs_at(ldfd, base));
       for (const auto& k : names) {
         if (k.starts_with("trusted.overlay.") || k.starts_with("user.overlay.")) continue;
         auto v = HOIST_TRY(sys::get_xattr_at(ldfd, base, k));

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,28 +36,12 @@ Error errno_at(int err, const std::string& what, const std::string& rel) {
 
 std::string join(const std::string& dir, const std::string& name) { return dir.empty() ? name : dir + "/" + name; }
 
-std::string proc_path(int dirfd, const std::string& name) {
-  std::string p = "/proc/self/fd/" + std::to_string(dirfd);
-  return name.empty() ? p : p + "/" + name;
-}
-
 // The xattrs a layer keeps (archive/tree_tar.h): user.* but overlay's, and
 // security.capability.
 Result<Xattrs> xattrs_of(int dirfd, const std::string& name, const std::string& rel) {
   Xattrs out;
-  std::string p = proc_path(dirfd, name);
-  std::string list(4096, '\0');
-  ssize_t n;
-  for (;;) {
-    n = ::llistxattr(p.c_str(), list.data(), list.size());
-    if (n >= 0) break;
-    if (errno == ENOTSUP) return out;
-    if (errno != ERANGE) return fail(errno_at(errno, "cannot list xattrs of", rel));
-    list.resize(list.size() * 4);
-  }
-  for (size_t i = 0; i < size_t(n);) {
-    std::string key(list.c_str() + i);
-    i += key.size() + 1;
+  auto keys = HOIST_TRY_CTX(sys::list_xattrs_at(dirfd, name), "'" + rel + "'");
+  for (auto& key : keys) {
     bool keep = key == "security.capability" || (key.starts_with("user.") && !key.starts_with("user.overlay."));
     if (!keep) continue;
     auto v = sys::get_xattr_at(dirfd, name, key);

@@ -114,6 +114,30 @@ Result<std::string> get_xattr_at(int dirfd, const std::string& name, const std::
   }
 }
 
+Result<std::vector<std::string>> list_xattrs_at(int dirfd, const std::string& name) {
+  std::string p = "/proc/self/fd/" + std::to_string(dirfd) + (name.empty() ? "" : "/" + name);
+  auto list = name.empty() ? ::listxattr : ::llistxattr;
+  for (;;) {
+    ssize_t n = list(p.c_str(), nullptr, 0);
+    if (n < 0) {
+      if (errno == ENOTSUP) return std::vector<std::string>{};
+      return fail(Error::from_errno(errno, "cannot list xattrs of '" + name + "'"));
+    }
+    std::string buf(size_t(n), '\0');
+    ssize_t m = n ? list(p.c_str(), buf.data(), buf.size()) : 0;
+    if (m < 0 && errno == ERANGE) continue;  // grew in between
+    if (m < 0) return fail(Error::from_errno(errno, "cannot list xattrs of '" + name + "'"));
+    std::vector<std::string> out;
+    for (size_t i = 0; i < size_t(m);) {
+      size_t e = buf.find('\0', i);
+      if (e == std::string::npos) e = size_t(m);
+      if (e > i) out.emplace_back(buf.substr(i, e - i));
+      i = e + 1;
+    }
+    return out;
+  }
+}
+
 Result<> make_whiteout_at(int dirfd, const std::string& name) {
   if (::mknodat(dirfd, name.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0)
     return fail(Error::from_errno(errno, "cannot create whiteout '" + name + "'"));

@@ -31,6 +31,9 @@ Result<> chmod_at(int dirfd, const std::string& name, mode_t mode);
 // name "" means the directory itself. get_xattr_at: kNotFound when absent.
 Result<> set_xattr_at(int dirfd, const std::string& name, const std::string& key, std::string_view value);
 Result<std::string> get_xattr_at(int dirfd, const std::string& name, const std::string& key);
+// The xattr names of dirfd/name (not followed; "" is the directory itself);
+// none where the file system has no xattrs (ENOTSUP).
+Result<std::vector<std::string>> list_xattrs_at(int dirfd, const std::string& name);
 
 // Overlayfs whiteout (a 0/0 character device) at dirfd/name.
 Result<> make_whiteout_at(int dirfd, const std::string& name);

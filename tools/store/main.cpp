@@ -31,8 +31,6 @@ Examples:
 --json prints one object a line (ls: one per image). Exit status: 0 ok, 1 failed
 (a name not in the store), 2 usage.)";
 
-std::string short_digest(const hoist::digest::Digest& d) { return d.str().substr(0, 19); }
-
 Result<int> run_store(hoist::cli::Context& ctx, const cxxopts::ParseResult& args) {
   auto pos = args.count("args") ? args["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (pos.empty()) return hoist::fail(Errc::kUsage, "a command is needed: ls, tag, rm or df");
@@ -49,7 +47,7 @@ Result<int> run_store(hoist::cli::Context& ctx, const cxxopts::ParseResult& args
         ctx.print_json({{"name", e.name}, {"digest", e.root.digest.str()}, {"mediaType", e.root.media_type},
                         {"size", e.size}, {"created", e.created}, {"lastUsed", e.last_used}});
       } else {
-        std::string d = args.count("digests") ? e.root.digest.str() : short_digest(e.root.digest);
+        std::string d = e.root.digest.str().substr(0, args.count("digests") ? std::string::npos : 19);
         ctx.print_line(fmt::format("{:<60} {:<19} {:>10}  {}", e.name, d, hoist::human_bytes(e.size), e.created));
       }
     }
